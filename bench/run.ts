@@ -1,0 +1,668 @@
+/**
+ * Folio benchmark: `npm run bench [text|small] [--same-bytes]`.
+ *
+ * Starts a private redis-server (free port, never the shared 6379) and an s3rver in a temp dir,
+ * then one Folio stack (API + workers in this process, default concurrency), and measures:
+ *
+ * - text:  freeculture.pdf (352 pages) uploaded through the HTTP API and polled every 20 ms until
+ *          `completed`; 1 warm-up + 5 measured runs, beside `pdftotext freeculture.pdf /dev/null`
+ *          (median of 5). Each upload gets a unique trailing PDF comment so every run is a new
+ *          document (no warm caches by content hash); `--same-bytes` uploads the file unchanged.
+ * - small: 200 generated one-page PDFs uploaded at concurrency 20: 202 latency p50/p99 and jobs/s
+ *          until all are `completed`; plus plain BullMQ (200 adds, no-op worker) on the same Redis.
+ *
+ * Prints a markdown table and writes bench/results/<timestamp>.json. Everything it started is
+ * stopped and removed even on failure; exits non-zero on failure.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Queue, Worker } from 'bullmq';
+import {
+  createLogger,
+  loadConfig,
+  resolveInfrastructure,
+  startEmbeddedRedis,
+  startEmbeddedS3,
+  type EmbeddedRedis,
+  type EmbeddedS3,
+  type Infrastructure,
+} from '@folio/shared';
+import { startStack, type Stack } from '@folio/standalone';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const FREECULTURE = path.resolve(ROOT, '../shared/corpus/born-digital/freeculture.pdf');
+const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+
+const TEXT_RUNS = 5;
+const TEXT_WARMUP = 1;
+const PDFTOTEXT_RUNS = 5;
+const POLL_MS = 20;
+const SMALL_JOBS = 200;
+const SMALL_CONCURRENCY = 20;
+const SMALL_POLL_CONCURRENCY = 4;
+const TEXT_JOB_TIMEOUT_MS = 120_000;
+const SMALL_TIMEOUT_MS = 180_000;
+const RAW_TIMEOUT_MS = 60_000;
+/** The whole bench; past it everything is torn down and the process fails. */
+const GLOBAL_TIMEOUT_MS = 9 * 60_000;
+
+type Part = 'text' | 'small';
+
+// ---------------------------------------------------------------------------------------------
+// small helpers
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** Nearest-rank percentile. */
+function percentile(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const rank = Math.max(1, Math.ceil((p / 100) * s.length));
+  return s[rank - 1] as number;
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const run = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+  return out;
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the HTTP API (patterns of test/support/client.ts)
+
+interface JobView {
+  job_id: string;
+  status: string;
+  progress: { pages_total: number | null; pages_done: number; pages_failed: number; percent: number };
+  timings: { created_at: string | null; started_at: string | null; finished_at: string | null; duration_ms: number | null };
+  error: { code: string; message: string } | null;
+}
+
+const FAILED_STATES = new Set(['partial', 'failed', 'cancelled']);
+
+async function postPdf(base: string, body: Blob, filename: string): Promise<string> {
+  const form = new FormData();
+  form.set('file', body, filename);
+  const res = await fetch(`${base}/api/v1/pdf/process`, { method: 'POST', body: form });
+  const text = await res.text();
+  if (res.status !== 202) throw new Error(`upload ${filename}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  const { job_id } = JSON.parse(text) as { job_id: string };
+  return job_id;
+}
+
+async function getJob(base: string, id: string): Promise<JobView> {
+  const res = await fetch(`${base}/api/v1/pdf/jobs/${id}`);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`GET job ${id}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text) as JobView;
+}
+
+function assertNotFailed(job: JobView): void {
+  if (FAILED_STATES.has(job.status)) {
+    throw new Error(`job ${job.job_id} ended ${job.status}: ${JSON.stringify(job.error)} (progress ${JSON.stringify(job.progress)})`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// a one-page born-digital PDF, written by hand with a correct xref table
+
+export function onePagePdf(line: string): Uint8Array {
+  const esc = line.replace(/[\\()]/g, (c) => `\\${c}`);
+  const content = `BT /F1 18 Tf 72 720 Td (${esc}) Tj ET\n`;
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>',
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>',
+    `<< /Length ${Buffer.byteLength(content, 'latin1')} >>\nstream\n${content}endstream`,
+  ];
+  let out = '%PDF-1.4\n%\xe2\xe3\xcf\xd3\n';
+  const offsets: number[] = [];
+  objects.forEach((body, i) => {
+    offsets.push(Buffer.byteLength(out, 'latin1'));
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+  });
+  const xref = Buffer.byteLength(out, 'latin1');
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const off of offsets) out += `${String(off).padStart(10, '0')} 00000 n \n`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return new Uint8Array(Buffer.from(out, 'latin1'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// pdftotext
+
+function havePdftotext(): boolean {
+  return spawnSync('pdftotext', ['-v'], { stdio: 'ignore' }).error === undefined;
+}
+
+function pdftotextVersion(): string {
+  const r = spawnSync('pdftotext', ['-v'], { encoding: 'utf8' });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0]?.trim() ?? 'unknown';
+}
+
+/** Installs poppler-utils when pdftotext is missing (apt-get update only if the first try fails). */
+function ensurePdftotext(): void {
+  if (havePdftotext()) return;
+  log('pdftotext missing: apt-get install -y poppler-utils');
+  const install = () => spawnSync('apt-get', ['install', '-y', 'poppler-utils'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (install().status !== 0) {
+    log('install failed: apt-get update, then retry');
+    spawnSync('apt-get', ['update'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    install();
+  }
+  if (!havePdftotext()) throw new Error('pdftotext is not available and poppler-utils could not be installed');
+}
+
+function timeCommand(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const ms = performance.now() - t0;
+      if (code === 0) resolve(ms);
+      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.trim()}`));
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// infrastructure
+
+interface Env {
+  dir: string;
+  redis: EmbeddedRedis;
+  s3: EmbeddedS3;
+  infra: Infrastructure;
+  stack: Stack;
+  prefix: string;
+}
+
+const cleanups: Array<{ name: string; fn: () => Promise<void> }> = [];
+
+async function cleanupAll(): Promise<void> {
+  while (cleanups.length > 0) {
+    const c = cleanups.pop() as { name: string; fn: () => Promise<void> };
+    const timeout = sleep(20_000).then(() => {
+      throw new Error('timed out');
+    });
+    try {
+      await Promise.race([c.fn(), timeout]);
+    } catch (err) {
+      log(`cleanup ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
+async function startEnv(): Promise<Env> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'folio-bench-'));
+  cleanups.push({ name: 'temp dir', fn: async () => fs.rmSync(dir, { recursive: true, force: true }) });
+  // Not persistent (no append-only file), like the test suite's private Redis.
+  const redis = await startEmbeddedRedis({ dir: path.join(dir, 'redis'), persistent: false });
+  cleanups.push({ name: 'redis-server', fn: () => redis.stop() });
+  const s3 = await startEmbeddedS3({ dir: path.join(dir, 's3'), buckets: [] });
+  cleanups.push({ name: 's3rver', fn: () => s3.stop() });
+
+  const id = randomUUID().slice(0, 8);
+  const prefix = `bench${id}`;
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'silent',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: path.join(dir, 'data'),
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: prefix,
+    S3_ENDPOINT: s3.endpoint,
+    S3_BUCKET: `bench-${id}`,
+    S3_ACCESS_KEY_ID: s3.accessKeyId,
+    S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    // everything else (PAGE_CONCURRENCY = cores, TEXT_CHUNK_PAGES, …) at its default
+  });
+  const logger = createLogger({ level: config.logLevel, name: 'bench' });
+  const infra = await resolveInfrastructure(config, { embedded: false, logger }); // creates the bucket
+  cleanups.push({ name: 'infrastructure', fn: () => infra.stop() });
+  const stack = await startStack(infra.config, { logger });
+  cleanups.push({ name: 'stack', fn: () => stack.close() });
+  return { dir, redis, s3, infra, stack, prefix };
+}
+
+// ---------------------------------------------------------------------------------------------
+// text: freeculture.pdf end to end vs pdftotext
+
+interface TextRun {
+  warmup: boolean;
+  total_ms: number;
+  upload_202_ms: number;
+  /** Breakdown (ms). Server timestamps (created/started/finished) and first sightings of the poller (±20 ms). */
+  phases: {
+    upload_to_202: number;
+    queue_wait: number; // created_at → started_at (plan job picked up)
+    planning: number; // started_at → status `processing` first seen
+    extraction: number; // `processing` seen → all pages done first seen
+    assemble: number; // all pages done seen → finished_at
+    notice: number; // finished_at → `completed` seen by the poller
+  };
+  pages: number;
+  pages_per_s: number;
+  chars: number;
+  page_ms_sum: number;
+  page_ms_max: number;
+  polls: number;
+}
+
+async function textRun(base: string, warmup: boolean, index: number, sameBytes: boolean): Promise<TextRun> {
+  const file = await fs.openAsBlob(FREECULTURE, { type: 'application/pdf' });
+  // A trailing comment after %%EOF makes every upload a new document (new SHA-256): no worker
+  // thread still has it open and no file cache holds it, as for a real new upload.
+  const body = sameBytes ? file : new Blob([file, `\n%folio-bench ${randomUUID()} run ${index}\n`], { type: 'application/pdf' });
+
+  const t0 = performance.now();
+  const id = await postPdf(base, body, 'freeculture.pdf');
+  const t202 = performance.now();
+  const wall202 = Date.now();
+  let processingSeen: number | undefined;
+  let pagesDoneSeen: number | undefined;
+  let polls = 0;
+  let job: JobView;
+  for (;;) {
+    job = await getJob(base, id);
+    polls++;
+    const now = Date.now();
+    if (processingSeen === undefined && job.status !== 'queued' && job.status !== 'planning') processingSeen = now;
+    const total = job.progress.pages_total;
+    if (pagesDoneSeen === undefined && total !== null && job.progress.pages_done + job.progress.pages_failed >= total) pagesDoneSeen = now;
+    if (job.status === 'completed') break;
+    assertNotFailed(job);
+    if (performance.now() - t0 > TEXT_JOB_TIMEOUT_MS) throw new Error(`freeculture job ${id} still ${job.status} after ${TEXT_JOB_TIMEOUT_MS} ms: ${JSON.stringify(job.progress)}`);
+    await sleep(POLL_MS);
+  }
+  const t1 = performance.now();
+  const wall1 = Date.now();
+  const total_ms = t1 - t0;
+
+  const ms = (iso: string | null, fallback: number) => (iso === null ? fallback : Date.parse(iso));
+  const created = ms(job.timings.created_at, wall202);
+  const started = ms(job.timings.started_at, created);
+  const finished = ms(job.timings.finished_at, wall1);
+  const processing = processingSeen ?? started;
+  const pagesDone = Math.max(processing, pagesDoneSeen ?? finished);
+
+  // Outside the timed window: check the result and read the per-page times.
+  const res = await fetch(`${base}/api/v1/pdf/jobs/${id}/result?format=json`);
+  if (res.status !== 200) throw new Error(`result of ${id}: HTTP ${res.status}`);
+  const doc = (await res.json()) as { page_count: number; pages: Array<{ chars: number; timing_ms: number; error?: unknown }> };
+  const failed = doc.pages.filter((p) => p.error !== undefined).length;
+  if (doc.page_count !== 352 || failed > 0) throw new Error(`freeculture result: ${doc.page_count} pages, ${failed} failed`);
+
+  return {
+    warmup,
+    total_ms: round(total_ms),
+    upload_202_ms: round(t202 - t0),
+    phases: {
+      upload_to_202: round(t202 - t0),
+      queue_wait: Math.max(0, started - created),
+      planning: Math.max(0, processing - started),
+      extraction: Math.max(0, pagesDone - processing),
+      assemble: Math.max(0, finished - pagesDone),
+      notice: Math.max(0, wall1 - finished),
+    },
+    pages: doc.page_count,
+    pages_per_s: round(doc.page_count / (total_ms / 1000)),
+    chars: doc.pages.reduce((a, p) => a + p.chars, 0),
+    page_ms_sum: doc.pages.reduce((a, p) => a + p.timing_ms, 0),
+    page_ms_max: Math.max(...doc.pages.map((p) => p.timing_ms)),
+    polls,
+  };
+}
+
+interface TextResult {
+  file: string;
+  pages: number;
+  same_bytes: boolean;
+  runs: TextRun[];
+  folio: { median_ms: number; min_ms: number; pages_per_s_median: number; upload_202_median_ms: number; phases_median_ms: Record<string, number>; page_ms_sum_median: number };
+  pdftotext: { version: string; runs_ms: number[]; median_ms: number; min_ms: number; pages_per_s_median: number };
+  ratio_pages_per_s: number;
+  target_ratio: number;
+  target_met: boolean;
+}
+
+async function benchText(env: Env, sameBytes: boolean): Promise<TextResult> {
+  ensurePdftotext();
+  const base = env.stack.url;
+  const runs: TextRun[] = [];
+  for (let i = 0; i < TEXT_WARMUP + TEXT_RUNS; i++) {
+    const warmup = i < TEXT_WARMUP;
+    const r = await textRun(base, warmup, i, sameBytes);
+    log(`text ${warmup ? 'warm-up' : `run ${i - TEXT_WARMUP + 1}/${TEXT_RUNS}`}: ${r.total_ms} ms (202 after ${r.upload_202_ms} ms) ${JSON.stringify(r.phases)}`);
+    runs.push(r);
+  }
+  const measured = runs.filter((r) => !r.warmup);
+  const pages = measured[0]?.pages ?? 352;
+
+  const ptt: number[] = [];
+  for (let i = 0; i < PDFTOTEXT_RUNS; i++) ptt.push(round(await timeCommand('pdftotext', [FREECULTURE, '/dev/null'])));
+  log(`pdftotext: ${ptt.join(', ')} ms`);
+
+  const folioMedian = median(measured.map((r) => r.total_ms));
+  const pttMedian = median(ptt);
+  const folioPps = pages / (folioMedian / 1000);
+  const pttPps = pages / (pttMedian / 1000);
+  const phaseNames = Object.keys(measured[0]?.phases ?? {}) as Array<keyof TextRun['phases']>;
+  const ratio = folioPps / pttPps;
+  return {
+    file: path.relative(ROOT, FREECULTURE),
+    pages,
+    same_bytes: sameBytes,
+    runs,
+    folio: {
+      median_ms: round(folioMedian),
+      min_ms: round(Math.min(...measured.map((r) => r.total_ms))),
+      pages_per_s_median: round(folioPps),
+      upload_202_median_ms: round(median(measured.map((r) => r.upload_202_ms))),
+      phases_median_ms: Object.fromEntries(phaseNames.map((k) => [k, round(median(measured.map((r) => r.phases[k])))])),
+      page_ms_sum_median: round(median(measured.map((r) => r.page_ms_sum))),
+    },
+    pdftotext: { version: pdftotextVersion(), runs_ms: ptt, median_ms: round(pttMedian), min_ms: round(Math.min(...ptt)), pages_per_s_median: round(pttPps) },
+    ratio_pages_per_s: round(ratio, 3),
+    target_ratio: 0.5,
+    target_met: ratio >= 0.5,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// small: 200 one-page uploads at concurrency 20, and plain BullMQ as reference
+
+interface SmallResult {
+  jobs: number;
+  concurrency: number;
+  upload_202_ms: { p50: number; p99: number; max: number };
+  uploads_done_ms: number;
+  all_completed_ms: number;
+  jobs_per_s: number;
+  last_finished_server_ms: number;
+  jobs_per_s_server: number;
+  bullmq: { jobs: number; add_concurrency: number; worker_concurrency: number; adds_done_ms: number; all_completed_ms: number; jobs_per_s: number };
+}
+
+async function verifyOnePage(base: string): Promise<void> {
+  const line = 'Folio benchmark one-page check';
+  const bytes = onePagePdf(line);
+  if (havePdftotext()) {
+    const p = path.join(os.tmpdir(), `folio-bench-onepage-${process.pid}.pdf`);
+    fs.writeFileSync(p, bytes);
+    try {
+      const r = spawnSync('pdftotext', [p, '-'], { encoding: 'utf8' });
+      if (r.status !== 0 || !r.stdout.includes(line) || /error/i.test(r.stderr)) {
+        throw new Error(`generated PDF is not clean for pdftotext: status ${r.status}, stderr ${r.stderr.trim()}`);
+      }
+    } finally {
+      fs.rmSync(p, { force: true });
+    }
+  }
+  const id = await postPdf(base, new Blob([bytes], { type: 'application/pdf' }), 'onepage.pdf');
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const job = await getJob(base, id);
+    if (job.status === 'completed') break;
+    assertNotFailed(job);
+    if (Date.now() > deadline) throw new Error(`one-page check job ${id} still ${job.status} after 30 s`);
+    await sleep(POLL_MS);
+  }
+  const text = await (await fetch(`${base}/api/v1/pdf/jobs/${id}/result?format=text`)).text();
+  if (!text.includes(line)) throw new Error(`one-page check: result text ${JSON.stringify(text.slice(0, 200))} lacks the line`);
+}
+
+async function benchSmall(env: Env): Promise<SmallResult> {
+  const base = env.stack.url;
+  await verifyOnePage(base);
+  log('one-page PDF verified (pdftotext and Folio read its line)');
+
+  // Distinct documents (the index is in the text), built before the clock starts.
+  const docs = Array.from({ length: SMALL_JOBS }, (_, i) => onePagePdf(`Folio benchmark page ${i + 1} of ${SMALL_JOBS}`));
+  const ids: string[] = new Array(SMALL_JOBS);
+  const latencies: number[] = new Array(SMALL_JOBS);
+  const pending: string[] = []; // in upload order
+  let uploadsDone = false;
+  let completed = 0;
+  let lastCompletedAt = 0;
+  const finishedAt: number[] = [];
+
+  const wall0 = Date.now();
+  const t0 = performance.now();
+  const deadline = t0 + SMALL_TIMEOUT_MS;
+
+  const uploading = mapLimit(docs, SMALL_CONCURRENCY, async (bytes, i) => {
+    const s = performance.now();
+    const id = await postPdf(base, new Blob([bytes], { type: 'application/pdf' }), `one-${i + 1}.pdf`);
+    latencies[i] = performance.now() - s;
+    ids[i] = id;
+    pending.push(id);
+  }).then((r) => {
+    uploadsDone = true;
+    return r;
+  });
+  let uploadsDoneAt = 0;
+  void uploading.then(() => (uploadsDoneAt = performance.now()), () => undefined);
+
+  // Poll the oldest pending jobs (they finish first), a bounded number per round.
+  const polling = (async () => {
+    while (!uploadsDone || pending.length > 0) {
+      if (performance.now() > deadline) {
+        throw new Error(`small: ${completed}/${SMALL_JOBS} completed after ${SMALL_TIMEOUT_MS} ms; pending e.g. ${pending.slice(0, 3).join(', ')}`);
+      }
+      const batch = pending.slice(0, SMALL_CONCURRENCY);
+      const views = await mapLimit(batch, SMALL_POLL_CONCURRENCY, (id) => getJob(base, id));
+      const now = performance.now();
+      for (const v of views) {
+        assertNotFailed(v);
+        if (v.status === 'completed') {
+          pending.splice(pending.indexOf(v.job_id), 1);
+          completed++;
+          lastCompletedAt = now;
+          if (v.timings.finished_at !== null) finishedAt.push(Date.parse(v.timings.finished_at));
+        }
+      }
+      await sleep(POLL_MS);
+    }
+  })();
+
+  await Promise.all([uploading, polling]);
+  if (completed !== SMALL_JOBS) throw new Error(`small: only ${completed} of ${SMALL_JOBS} jobs completed`);
+  const allMs = lastCompletedAt - t0;
+  const serverMs = Math.max(...finishedAt) - wall0;
+  log(`small: ${SMALL_JOBS} jobs completed in ${round(allMs)} ms; 202 p50 ${round(percentile(latencies, 50))} ms, p99 ${round(percentile(latencies, 99))} ms`);
+
+  const bullmq = await rawBullmq(env);
+  log(`raw BullMQ: ${bullmq.jobs} jobs in ${bullmq.all_completed_ms} ms (${bullmq.jobs_per_s} jobs/s)`);
+
+  return {
+    jobs: SMALL_JOBS,
+    concurrency: SMALL_CONCURRENCY,
+    upload_202_ms: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(Math.max(...latencies)) },
+    uploads_done_ms: round(uploadsDoneAt - t0),
+    all_completed_ms: round(allMs),
+    jobs_per_s: round(SMALL_JOBS / (allMs / 1000)),
+    last_finished_server_ms: serverMs,
+    jobs_per_s_server: round(SMALL_JOBS / (serverMs / 1000)),
+    bullmq,
+  };
+}
+
+/** 200 adds to a plain BullMQ queue (20 in flight) and a no-op worker (concurrency 20) on the same Redis. */
+async function rawBullmq(env: Env): Promise<SmallResult['bullmq']> {
+  const connection = { host: '127.0.0.1', port: env.redis.port, maxRetriesPerRequest: null };
+  const prefix = `${env.prefix}raw`;
+  const queue = new Queue('bench-raw', { connection, prefix });
+  let done = 0;
+  let resolveAll: () => void = () => undefined;
+  const all = new Promise<void>((r) => (resolveAll = r));
+  const worker = new Worker('bench-raw', async () => undefined, { connection, prefix, concurrency: SMALL_CONCURRENCY, autorun: false });
+  worker.on('completed', () => {
+    if (++done === SMALL_JOBS) resolveAll();
+  });
+  worker.on('failed', (_job, err) => log(`raw BullMQ job failed: ${err.message}`));
+  try {
+    await queue.waitUntilReady();
+    void worker.run();
+    await worker.waitUntilReady();
+    const t0 = performance.now();
+    await mapLimit(Array.from({ length: SMALL_JOBS }, (_, i) => i), SMALL_CONCURRENCY, (i) => queue.add('noop', { i }));
+    const addsDone = performance.now() - t0;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      all,
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`raw BullMQ: ${done}/${SMALL_JOBS} after ${RAW_TIMEOUT_MS} ms`)), RAW_TIMEOUT_MS))),
+    ]).finally(() => clearTimeout(timer));
+    const ms = performance.now() - t0;
+    return { jobs: SMALL_JOBS, add_concurrency: SMALL_CONCURRENCY, worker_concurrency: SMALL_CONCURRENCY, adds_done_ms: round(addsDone), all_completed_ms: round(ms), jobs_per_s: round(SMALL_JOBS / (ms / 1000)) };
+  } finally {
+    await worker.close().catch(() => undefined);
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close().catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// report
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    available_parallelism: os.availableParallelism(),
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    memory_gb: round(os.totalmem() / 2 ** 30, 1),
+    loadavg_start: os.loadavg().map((x) => round(x, 2)),
+  };
+}
+
+function table(text: TextResult | undefined, small: SmallResult | undefined): string {
+  const rows: string[] = ['| measure | value |', '| --- | --- |'];
+  if (text) {
+    const f = text.folio;
+    const p = f.phases_median_ms;
+    rows.push(
+      `| freeculture.pdf (${text.pages} p.), Folio end to end, median of ${TEXT_RUNS} | ${f.median_ms} ms (min ${f.min_ms} ms) |`,
+      `| … Folio pages/s (median) | ${f.pages_per_s_median} |`,
+      `| … of which upload → 202 (median) | ${f.upload_202_median_ms} ms |`,
+      `| … phases, medians: queue wait / planning / extraction / assemble / poll notice | ${p.queue_wait} / ${p.planning} / ${p.extraction} / ${p.assemble} / ${p.notice} ms |`,
+      `| … sum of per-page extraction times (getPage + getTextContent, all threads), median | ${f.page_ms_sum_median} ms |`,
+      `| pdftotext freeculture.pdf /dev/null, median of ${PDFTOTEXT_RUNS} | ${text.pdftotext.median_ms} ms (min ${text.pdftotext.min_ms} ms) |`,
+      `| … pdftotext pages/s (median) | ${text.pdftotext.pages_per_s_median} |`,
+      `| **ratio Folio ÷ pdftotext pages/s** (target ≥ ${text.target_ratio}) | **${text.ratio_pages_per_s}** ${text.target_met ? '(met)' : '(not met)'} |`,
+    );
+  }
+  if (small) {
+    rows.push(
+      `| ${small.jobs} one-page uploads at concurrency ${small.concurrency}: 202 latency p50 / p99 | ${small.upload_202_ms.p50} / ${small.upload_202_ms.p99} ms (max ${small.upload_202_ms.max}) |`,
+      `| … all ${small.jobs} \`completed\` (seen by the poller) | ${small.all_completed_ms} ms = **${small.jobs_per_s} jobs/s** |`,
+      `| … last finished_at (server clock) | ${small.last_finished_server_ms} ms = ${small.jobs_per_s_server} jobs/s |`,
+      `| plain BullMQ, ${small.bullmq.jobs} adds + no-op worker (concurrency ${small.bullmq.worker_concurrency}) | ${small.bullmq.all_completed_ms} ms = **${small.bullmq.jobs_per_s} jobs/s** |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// main
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const sameBytes = args.includes('--same-bytes');
+  const named = args.filter((a) => !a.startsWith('--'));
+  for (const a of named) if (a !== 'text' && a !== 'small') throw new Error(`unknown part ${JSON.stringify(a)}: use text, small or nothing (both)`);
+  const parts: Part[] = named.length === 0 ? ['text', 'small'] : (named as Part[]);
+
+  const m = machine();
+  console.log(`node ${m.node} | CPU ${m.cpu} | ${m.cores} cores | load average ${m.loadavg_start.join(' ')} | ${m.platform}`);
+  if ((m.loadavg_start[0] ?? 0) >= 0.5) console.log(`WARNING: 1-minute load average ${m.loadavg_start[0]} ≥ 0.5 at start; figures may be pessimistic.`);
+
+  const started = new Date();
+  const env = await startEnv();
+  console.log(`stack ${env.stack.url} | redis ${env.redis.url} | s3 ${env.s3.endpoint} | PAGE_CONCURRENCY ${env.stack.config.processing.pageConcurrency} | PLAN_CONCURRENCY ${env.stack.config.processing.planConcurrency} | TEXT_CHUNK_PAGES ${env.stack.config.processing.textChunkPages}`);
+
+  let text: TextResult | undefined;
+  let small: SmallResult | undefined;
+  if (parts.includes('text')) text = await benchText(env, sameBytes);
+  if (parts.includes('small')) small = await benchSmall(env);
+
+  const out = table(text, small);
+  console.log(`\n${out}\n`);
+  const loadEnd = os.loadavg().map((x) => round(x, 2));
+  console.log(`load average at end: ${loadEnd.join(' ')}`);
+
+  const report = {
+    started_at: started.toISOString(),
+    finished_at: new Date().toISOString(),
+    parts,
+    machine: { ...m, loadavg_end: loadEnd },
+    settings: {
+      page_concurrency: env.stack.config.processing.pageConcurrency,
+      plan_concurrency: env.stack.config.processing.planConcurrency,
+      text_chunk_pages: env.stack.config.processing.textChunkPages,
+      redis_persistent: false,
+      poll_ms: POLL_MS,
+    },
+    ...(text ? { text } : {}),
+    ...(small ? { small } : {}),
+    table_markdown: out,
+  };
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`results: ${path.relative(ROOT, file)}`);
+}
+
+let exitCode = 0;
+const watchdog = setTimeout(() => {
+  log(`the bench took longer than ${GLOBAL_TIMEOUT_MS / 1000} s: aborting`);
+  void cleanupAll().finally(() => process.exit(1));
+}, GLOBAL_TIMEOUT_MS);
+watchdog.unref();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: cleaning up`);
+    void cleanupAll().finally(() => process.exit(130));
+  });
+}
+
+try {
+  await main();
+} catch (err) {
+  exitCode = 1;
+  console.error(`BENCH FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+} finally {
+  await cleanupAll();
+  clearTimeout(watchdog);
+}
+// Lingering keep-alive sockets or timers must not keep a finished bench alive.
+process.exit(exitCode);

@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import type { Request, Response } from 'express';
+import {
+  AppError,
+  DependencyUnavailableError,
+  ValidationError,
+  bullJobIds,
+  isRedisUnavailable,
+  objectKeys,
+  processOptionsSchema,
+  type ProcessOptions,
+} from '@folio/shared';
+import type { ApiDeps } from '../deps.ts';
+import type { IngestedDocument } from '../upload/ingest.ts';
+import { jobUrls } from './job-view.ts';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export interface Received extends IngestedDocument {
+  filename: string;
+  source: 'upload' | 'url';
+  sourceUrl?: string;
+}
+
+/** Sanitised display name: no paths, no control characters, bounded length. */
+export function cleanFilename(name: string | undefined): string {
+  const base = (name ?? '').split(/[\\/]/).pop() ?? '';
+  // eslint-disable-next-line no-control-regex
+  const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 200);
+  return clean.length > 0 ? clean : 'document.pdf';
+}
+
+export function parseOptions(body: unknown): ProcessOptions {
+  const parsed = processOptionsSchema.safeParse(body ?? {});
+  if (!parsed.success) {
+    throw new ValidationError('Invalid processing options', parsed.error.issues.map((i) => ({ field: i.path.join('.') || (i as { keys?: string[] }).keys?.join(','), message: i.message })));
+  }
+  return parsed.data;
+}
+
+/**
+ * The shared path of `process` and `process-url`: claim the idempotency key, receive the document
+ * (`receive` streams it to storage), then record the job and enqueue its plan step. Whatever fails
+ * after the document was stored removes it again, so a refused request leaves nothing behind.
+ */
+export async function submitJob(
+  deps: ApiDeps,
+  req: Request,
+  res: Response,
+  receive: (jobId: string) => Promise<{ doc: Received; options: ProcessOptions }>,
+): Promise<void> {
+  const jobId = randomUUID();
+  const tenant = req.tenant;
+  const idemKey = req.get('idempotency-key');
+  const idemTtl = Math.ceil(deps.config.retention.hours * 3600);
+  if (idemKey !== undefined) {
+    if (!IDEMPOTENCY_KEY.test(idemKey)) throw new ValidationError('Idempotency-Key must be 1–255 printable ASCII characters');
+    const claim = await guardRedis(() => deps.jobs.claimIdempotencyKey(tenant, idemKey, jobId, 15 * 60));
+    if (!claim.claimed) {
+      if (claim.jobId === null) throw new AppError('idempotency_conflict', 'A request with this Idempotency-Key is still in progress');
+      const existing = await guardRedis(() => deps.jobs.get(claim.jobId as string));
+      if (existing !== null && existing.tenant === tenant) {
+        // Read and discard the body: answering mid-upload would break the client's connection.
+        await drain(req);
+        res.setHeader('Idempotent-Replayed', 'true');
+        res.status(202).json({ job_id: existing.id, status: existing.status, urls: jobUrls(existing.id) });
+        return;
+      }
+      // The earlier job is gone (deleted or expired): the key is free again.
+      await guardRedis(() => deps.jobs.releaseIdempotencyKey(tenant, idemKey));
+      const again = await guardRedis(() => deps.jobs.claimIdempotencyKey(tenant, idemKey, jobId, 15 * 60));
+      if (!again.claimed) throw new AppError('idempotency_conflict', 'A request with this Idempotency-Key is still in progress');
+    }
+  }
+
+  let stored = false;
+  try {
+    const { doc, options } = await receive(jobId);
+    stored = true;
+    const now = Date.now();
+    const { password, ...publicOptions } = options;
+    await guardRedis(() =>
+      deps.jobs.create({
+        id: jobId,
+        tenant,
+        filename: doc.filename,
+        sizeBytes: doc.sizeBytes,
+        sha256: doc.sha256,
+        source: doc.source,
+        ...(doc.sourceUrl === undefined ? {} : { sourceUrl: doc.sourceUrl }),
+        options: publicOptions,
+        ...(password === undefined ? {} : { password }),
+        requestId: req.id,
+        createdAt: now,
+        expiresAt: now + deps.config.retention.hours * 3_600_000,
+      }),
+    );
+    try {
+      await guardRedis(() => deps.queues.plan.add('plan', { jobId }, { jobId: bullJobIds.plan(jobId) }));
+    } catch (err) {
+      await deps.jobs.remove(jobId, tenant).catch(() => undefined);
+      throw err;
+    }
+    if (idemKey !== undefined) await deps.jobs.confirmIdempotencyKey(tenant, idemKey, jobId, idemTtl).catch(() => undefined);
+    deps.logger.info({ reqId: req.id, jobId, bytes: doc.sizeBytes, source: doc.source }, 'job accepted');
+    res.setHeader('Location', jobUrls(jobId).status);
+    res.status(202).json({ job_id: jobId, status: 'queued', urls: jobUrls(jobId) });
+  } catch (err) {
+    if (stored) await deps.store.deletePrefix(objectKeys.jobPrefix(jobId)).catch(() => undefined);
+    if (idemKey !== undefined) await deps.jobs.releaseIdempotencyKey(tenant, idemKey).catch(() => undefined);
+    throw err;
+  }
+}
+
+function drain(req: Request): Promise<void> {
+  return new Promise((resolve) => {
+    if (req.readableEnded) return resolve();
+    req.on('end', resolve).on('error', () => resolve()).on('close', () => resolve());
+    req.resume();
+  });
+}
+
+async function guardRedis<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw isRedisUnavailable(err) ? new DependencyUnavailableError('redis', err) : err;
+  }
+}

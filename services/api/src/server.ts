@@ -1,0 +1,65 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Registry } from 'prom-client';
+import {
+  JobStore,
+  ObjectStore,
+  closeQueues,
+  createHttpMetrics,
+  createQueues,
+  createRedis,
+  type Config,
+  type Logger,
+} from '@folio/shared';
+import { createApp } from './app.ts';
+import type { ApiDeps } from './deps.ts';
+
+export interface ApiServer {
+  server: Server;
+  url: string;
+  deps: ApiDeps;
+  close(): Promise<void>;
+}
+
+/** Builds the API's dependencies from a resolved config and listens on its host and port. */
+export async function startApi(config: Config, opts: { logger: Logger; registry: Registry }): Promise<ApiServer> {
+  if (config.redis.url === undefined) throw new Error('redis.url must be resolved before the API starts');
+  const redis = createRedis(config.redis.url, 'producer', opts.logger, 'api');
+  const store = ObjectStore.fromConfig(config);
+  const deps: ApiDeps = {
+    config,
+    logger: opts.logger,
+    redis,
+    jobs: new JobStore(redis, config.redis.prefix),
+    store,
+    queues: createQueues(redis, config.redis.prefix, config.processing.jobAttempts),
+    registry: opts.registry,
+    httpMetrics: createHttpMetrics(opts.registry),
+  };
+  const app = createApp(deps);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.http.port, config.http.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  // Uploads of large files on slow links: no overall request timeout, but idle sockets are closed.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 5_000;
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+  opts.logger.info({ url }, 'API listening');
+  return {
+    server,
+    url,
+    deps,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await closeQueues(deps.queues);
+      store.client.destroy();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import {
+  JobStore,
+  ObjectStore,
+  createLogger,
+  createRedis,
+  type Config,
+  type Logger,
+} from '@folio/shared';
+import { PdfSource } from './pdf-source.ts';
+
+/** What the job handlers need; built once per process or worker thread and passed in. */
+export interface WorkerContext {
+  config: Config;
+  logger: Logger;
+  redis: Redis;
+  jobs: JobStore;
+  store: ObjectStore;
+  pdfs: PdfSource;
+  close(): Promise<void>;
+}
+
+export function createWorkerContext(config: Config, name: string): WorkerContext {
+  if (config.redis.url === undefined) throw new Error('redis.url must be resolved before workers start');
+  const logger = createLogger({ level: config.logLevel, name });
+  const redis = createRedis(config.redis.url, 'worker', logger, name);
+  const store = ObjectStore.fromConfig(config);
+  const pdfs = new PdfSource({
+    store,
+    cacheDir: path.join(config.dataDir, 'cache', 'pdf'),
+    cacheBytes: config.processing.pdfCacheBytes,
+  });
+  return {
+    config,
+    logger,
+    redis,
+    jobs: new JobStore(redis, config.redis.prefix),
+    store,
+    pdfs,
+    async close() {
+      await pdfs.closeAll();
+      store.client.destroy();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { startWorkers, type WorkerSet } from './worker-set.ts';

@@ -1,0 +1,108 @@
+import {
+  assemblePayload,
+  objectKeys,
+  pagesResult,
+  RESULT_CONTENT_TYPES,
+  type JobMetrics,
+  type JobStore,
+  type ObjectStore,
+  type PagesResult,
+} from '@folio/shared';
+import { failedPage, type ChunkFile, type PageResult } from '../result/page-result.ts';
+import { renderJson, renderMarkdown, renderText } from '../result/render.ts';
+
+export interface AssembleDeps {
+  jobs: JobStore;
+  store: ObjectStore;
+  metrics?: JobMetrics;
+  /** The finished children of this flow (BullMQ's getChildrenValues / getIgnoredChildrenFailures). */
+  children(): Promise<{ values: Record<string, unknown>; failures: Record<string, string> }>;
+}
+
+export type AssembleOutcome = { status: 'skipped'; reason: string } | { status: 'completed' | 'partial' | 'failed'; pages: number; failed: number };
+
+/** Error code for a chunk that failed for good, from the reason BullMQ recorded. */
+export function chunkFailureCode(reason: string): string {
+  // A sandboxed thread that ran out of heap (or crashed) exits; the page was too much to process.
+  if (/ERR_WORKER_OUT_OF_MEMORY|Unexpected exit code|heap out of memory/i.test(reason)) return 'page_too_large';
+  if (/page_timeout|took longer/i.test(reason)) return 'page_timeout';
+  return 'page_failed';
+}
+
+/**
+ * Merges the page chunks into `document.json`, `.txt` and `.md` and sets the final status:
+ * `completed` when every page was read, `partial` when some failed, `failed` when none was read.
+ */
+export async function runAssemble(data: unknown, deps: AssembleDeps): Promise<AssembleOutcome> {
+  const { jobId } = assemblePayload.parse(data);
+  const rec = await deps.jobs.get(jobId);
+  if (rec === null) return { status: 'skipped', reason: 'job deleted' };
+  if (rec.status === 'cancelled') {
+    // Chunks written while the cancel raced with the workers.
+    await deps.store.deletePrefix(objectKeys.jobPrefix(jobId));
+    return { status: 'skipped', reason: 'job cancelled' };
+  }
+  if (rec.status !== 'processing' || rec.pagesTotal === undefined) return { status: 'skipped', reason: `job ${rec.status}` };
+  const total = rec.pagesTotal;
+
+  const { values, failures } = await deps.children();
+  const chunks: PagesResult[] = [];
+  for (const v of Object.values(values)) {
+    const parsed = pagesResult.safeParse(v);
+    if (parsed.success) chunks.push(parsed.data);
+  }
+  const byPage = new Map<number, PageResult>();
+  const files = await mapLimit(chunks, 8, (c) => deps.store.getJson<ChunkFile>(c.key));
+  for (const f of files) for (const p of f.pages) byPage.set(p.page, p);
+
+  // Chunks that failed for good: BullMQ keeps their reason under the child's key, whose id ends in
+  // the chunk's first page; the chunk runs to the next chunk's first page.
+  const failed = Object.entries(failures)
+    .map(([key, reason]) => ({ first: Number(/-(\d+)$/.exec(key)?.[1]), reason }))
+    .filter((f) => Number.isInteger(f.first));
+  const starts = [...new Set([...chunks.map((c) => c.firstPage), ...failed.map((f) => f.first)])].sort((a, b) => a - b);
+  for (const f of failed) {
+    const next = starts.find((s) => s > f.first);
+    const last = Math.min(total, next === undefined ? total : next - 1);
+    for (let n = f.first; n <= last; n++) byPage.set(n, failedPage(n, chunkFailureCode(f.reason), f.reason.slice(0, 300)));
+    // Counted in the progress too (idempotent per chunk).
+    await deps.jobs.recordChunk(jobId, f.first, 0, last - f.first + 1);
+  }
+  const pages: PageResult[] = [];
+  for (let n = 1; n <= total; n++) pages.push(byPage.get(n) ?? failedPage(n, 'page_failed', 'The page was not processed'));
+
+  const failedCount = pages.filter((p) => p.error !== undefined).length;
+  const status = failedCount === 0 ? 'completed' : failedCount === total ? 'failed' : 'partial';
+  await Promise.all([
+    deps.store.put(objectKeys.result(jobId, 'json'), JSON.stringify(renderJson(rec, pages, status)), RESULT_CONTENT_TYPES.json),
+    deps.store.put(objectKeys.result(jobId, 'text'), renderText(pages), RESULT_CONTENT_TYPES.text),
+    deps.store.put(objectKeys.result(jobId, 'markdown'), renderMarkdown(pages), RESULT_CONTENT_TYPES.markdown),
+  ]);
+  const firstError = pages.find((p) => p.error)?.error;
+  const moved = await deps.jobs.finish(
+    jobId,
+    status,
+    status === 'completed' || firstError === undefined
+      ? undefined
+      : { code: firstError.code, message: `${failedCount} of ${total} pages failed; first: page ${pages.find((p) => p.error)?.page}: ${firstError.message}` },
+  );
+  if (moved && deps.metrics) {
+    deps.metrics.jobsFinished.inc({ status });
+    deps.metrics.jobDuration.observe({ status }, (Date.now() - rec.createdAt) / 1000);
+    for (const p of pages) deps.metrics.pagesProcessed.inc({ engine: p.engine, outcome: p.error ? 'failed' : 'ok' });
+  }
+  return { status, pages: total, failed: failedCount };
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const run = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+  return out;
+}

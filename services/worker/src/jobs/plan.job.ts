@@ -1,0 +1,87 @@
+import type { FlowJob } from 'bullmq';
+import {
+  PdfError,
+  QUEUE_NAMES,
+  bullJobIds,
+  isTerminal,
+  planPayload,
+  type JobStore,
+  type PagesPayload,
+} from '@folio/shared';
+import type { PdfSource } from '../pdf-source.ts';
+
+export interface PlanDeps {
+  jobs: JobStore;
+  pdfs: PdfSource;
+  addFlow(flow: FlowJob): Promise<unknown>;
+  maxPages: number;
+  chunkPages: number;
+  attempts: number;
+}
+
+export type PlanOutcome =
+  | { status: 'skipped'; reason: string }
+  | { status: 'failed'; code: string }
+  | { status: 'planned'; pages: number; chunks: number };
+
+/** Splits 1..pages into runs of at most `size` pages. */
+export function chunkPages(pages: number, size: number): Array<{ firstPage: number; lastPage: number }> {
+  const out: Array<{ firstPage: number; lastPage: number }> = [];
+  for (let first = 1; first <= pages; first += size) out.push({ firstPage: first, lastPage: Math.min(pages, first + size - 1) });
+  return out;
+}
+
+/**
+ * Opens the document, checks it can be processed, and fans its pages out as a BullMQ flow under an
+ * assemble parent. Safe to run twice: the flow's job ids derive from the job id, so a retry after a
+ * crash adds nothing new. A document that cannot be processed fails the job here, without retries.
+ */
+export async function runPlan(data: unknown, deps: PlanDeps): Promise<PlanOutcome> {
+  const { jobId } = planPayload.parse(data);
+  const rec = await deps.jobs.get(jobId);
+  if (rec === null) return { status: 'skipped', reason: 'job deleted' };
+  if (isTerminal(rec.status)) return { status: 'skipped', reason: `job already ${rec.status}` };
+  if (rec.status === 'queued' || rec.status === 'planning') await deps.jobs.markPlanning(jobId);
+
+  let pages: number;
+  try {
+    const pdf = await deps.pdfs.get(jobId, rec.sha256, await deps.jobs.getPassword(jobId));
+    pages = pdf.numPages;
+    if (pages < 1) throw new PdfError('pdf_invalid', 'The PDF has no pages');
+    if (pages > deps.maxPages) {
+      throw new PdfError('pdf_too_many_pages', `The PDF has ${pages} pages; the limit is ${deps.maxPages}`);
+    }
+  } catch (err) {
+    if (err instanceof PdfError) {
+      await deps.jobs.fail(jobId, { code: err.code, message: err.message });
+      return { status: 'failed', code: err.code };
+    }
+    throw err; // transient (storage, Redis): retried with backoff
+  }
+
+  // Mark first: a tiny document's assemble step may finish before `add` returns, and it only
+  // completes jobs that are `processing`.
+  if (!(await deps.jobs.markProcessing(jobId, pages))) {
+    return { status: 'skipped', reason: 'job left planning (cancelled)' };
+  }
+  const chunks = chunkPages(pages, deps.chunkPages);
+  await deps.addFlow({
+    name: 'assemble',
+    queueName: QUEUE_NAMES.assemble,
+    data: { jobId },
+    opts: { jobId: bullJobIds.assemble(jobId), attempts: deps.attempts, backoff: { type: 'exponential', delay: 1_000 } },
+    children: chunks.map((c) => ({
+      name: 'pages',
+      queueName: QUEUE_NAMES.pages,
+      data: { jobId, firstPage: c.firstPage, lastPage: c.lastPage } satisfies PagesPayload,
+      opts: {
+        jobId: bullJobIds.pages(jobId, c.firstPage),
+        attempts: deps.attempts,
+        backoff: { type: 'exponential', delay: 1_000 },
+        // A chunk that fails for good must not block the document: assemble reports its pages as failed.
+        ignoreDependencyOnFailure: true,
+      },
+    })),
+  });
+  return { status: 'planned', pages, chunks: chunks.length };
+}

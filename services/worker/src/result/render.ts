@@ -1,0 +1,45 @@
+import type { JobRecord } from '@folio/shared';
+import type { PageResult } from './page-result.ts';
+
+/** Plain text: pages separated by a form feed, as pdftotext does, so page numbers can be recovered. */
+export function renderText(pages: readonly PageResult[]): string {
+  return pages.map((p) => p.text).join('\n\f');
+}
+
+/** Characters that would turn the start of a line into markdown syntax. */
+const MD_LINE_START = /^(\s*)([#>*+\-=|]|\d+[.)]\s|```|~~~)/;
+
+function escapeMarkdownLine(line: string): string {
+  return line.replace(MD_LINE_START, (_m, ws: string, tok: string) => `${ws}\\${tok}`);
+}
+
+/** Markdown: paragraphs kept, each page opened by an HTML comment naming it. */
+export function renderMarkdown(pages: readonly PageResult[]): string {
+  return pages
+    .map((p) => {
+      const body = p.paragraphs.map((para) => para.split('\n').map(escapeMarkdownLine).join('\n')).join('\n\n');
+      const head = `<!-- page ${p.page} -->`;
+      if (p.error) return `${head}\n\n> Page ${p.page} could not be read (${p.error.code}).`;
+      return body.length > 0 ? `${head}\n\n${body}` : head;
+    })
+    .join('\n\n')
+    .concat('\n');
+}
+
+export function renderJson(job: JobRecord, pages: readonly PageResult[], status: string): unknown {
+  return {
+    job_id: job.id,
+    status,
+    filename: job.filename,
+    sha256: job.sha256,
+    page_count: pages.length,
+    pages: pages.map((p) => ({
+      page: p.page,
+      engine: p.engine,
+      text: p.text,
+      chars: p.chars,
+      timing_ms: p.ms,
+      ...(p.error ? { error: p.error } : {}),
+    })),
+  };
+}

@@ -1,0 +1,178 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Comma-separated list → trimmed, non-empty entries. */
+const csv = z
+  .string()
+  .default('')
+  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const positiveInt = z.coerce.number().int().positive();
+
+/**
+ * Every environment variable Folio reads, with its default. `.env.example` documents each one;
+ * nothing else in the code base reads `process.env`.
+ */
+export const ENV_SCHEMA = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(5058),
+  /** Where the embedded Redis/S3 and the worker's PDF cache keep their files. */
+  DATA_DIR: z.string().min(1).default('./data'),
+
+  REDIS_URL: z.string().url().optional(),
+  /** Namespace of every Redis key Folio writes (BullMQ queues and job records). Use a hash tag, e.g. `{folio}`, on Redis Cluster. */
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:{}_-]+$/).default('folio'),
+
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/).default('folio'),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: bool.default(true),
+  /** Create the bucket at start when it is missing (MinIO, s3rver); off for AWS where IAM manages it. */
+  S3_CREATE_BUCKET: bool.default(true),
+
+  MAX_UPLOAD_BYTES: positiveInt.default(200 * 1024 * 1024),
+  MAX_PAGES: positiveInt.default(5000),
+  /** Text-layer pages handled per page job. */
+  TEXT_CHUNK_PAGES: positiveInt.max(1000).default(32),
+  PLAN_CONCURRENCY: positiveInt.max(64).default(2),
+  PAGE_CONCURRENCY: positiveInt.max(64).default(Math.max(1, os.availableParallelism())),
+  PAGE_TIMEOUT_MS: positiveInt.default(120_000),
+  /** Heap cap of each PDF-processing worker thread; a page that needs more fails alone. */
+  WORKER_MEMORY_LIMIT_MB: positiveInt.min(64).default(1536),
+  JOB_ATTEMPTS: positiveInt.max(20).default(3),
+  /** How long a worker's claim on a job lasts without renewal; a crashed worker's jobs are taken over after it. */
+  WORKER_LOCK_MS: positiveInt.min(1_000).default(30_000),
+  PDF_CACHE_BYTES: z.coerce.number().int().min(0).default(1024 * 1024 * 1024),
+  RETENTION_HOURS: z.coerce.number().positive().default(24 * 7),
+  RETENTION_SWEEP_SECONDS: positiveInt.default(60),
+
+  URL_FETCH_ALLOW_LIST: csv,
+  URL_FETCH_TIMEOUT_MS: positiveInt.default(30_000),
+  URL_FETCH_MAX_REDIRECTS: z.coerce.number().int().min(0).max(20).default(5),
+});
+
+export type Env = z.input<typeof ENV_SCHEMA>;
+
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  readonly logLevel: string;
+  readonly http: { readonly host: string; readonly port: number };
+  readonly dataDir: string;
+  readonly redis: { readonly url: string | undefined; readonly prefix: string };
+  readonly s3: {
+    readonly endpoint: string | undefined;
+    readonly region: string;
+    readonly bucket: string;
+    readonly accessKeyId: string | undefined;
+    readonly secretAccessKey: string | undefined;
+    readonly forcePathStyle: boolean;
+    readonly createBucket: boolean;
+  };
+  readonly limits: {
+    readonly maxUploadBytes: number;
+    readonly maxPages: number;
+    readonly pageTimeoutMs: number;
+    readonly workerMemoryLimitMb: number;
+  };
+  readonly processing: {
+    readonly textChunkPages: number;
+    readonly planConcurrency: number;
+    readonly pageConcurrency: number;
+    readonly jobAttempts: number;
+    readonly lockMs: number;
+    readonly pdfCacheBytes: number;
+  };
+  readonly retention: { readonly hours: number; readonly sweepSeconds: number };
+  readonly urlFetch: {
+    readonly allowList: readonly string[];
+    readonly timeoutMs: number;
+    readonly maxRedirects: number;
+  };
+}
+
+export class ConfigError extends Error {
+  readonly issues: string[];
+  constructor(issues: string[]) {
+    super(`Invalid configuration:\n  - ${issues.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/** Parses the environment once, listing every problem at once. Empty strings count as unset. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = ENV_SCHEMA.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const issues: string[] = [];
+  if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
+    issues.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both or neither');
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return deepFreeze({
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    http: { host: e.HOST, port: e.PORT },
+    dataDir: path.resolve(e.DATA_DIR),
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    s3: {
+      endpoint: e.S3_ENDPOINT,
+      region: e.S3_REGION,
+      bucket: e.S3_BUCKET,
+      accessKeyId: e.S3_ACCESS_KEY_ID,
+      secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+      forcePathStyle: e.S3_FORCE_PATH_STYLE,
+      createBucket: e.S3_CREATE_BUCKET,
+    },
+    limits: {
+      maxUploadBytes: e.MAX_UPLOAD_BYTES,
+      maxPages: e.MAX_PAGES,
+      pageTimeoutMs: e.PAGE_TIMEOUT_MS,
+      workerMemoryLimitMb: e.WORKER_MEMORY_LIMIT_MB,
+    },
+    processing: {
+      textChunkPages: e.TEXT_CHUNK_PAGES,
+      planConcurrency: e.PLAN_CONCURRENCY,
+      pageConcurrency: e.PAGE_CONCURRENCY,
+      jobAttempts: e.JOB_ATTEMPTS,
+      lockMs: e.WORKER_LOCK_MS,
+      pdfCacheBytes: e.PDF_CACHE_BYTES,
+    },
+    retention: { hours: e.RETENTION_HOURS, sweepSeconds: e.RETENTION_SWEEP_SECONDS },
+    urlFetch: {
+      allowList: e.URL_FETCH_ALLOW_LIST,
+      timeoutMs: e.URL_FETCH_TIMEOUT_MS,
+      maxRedirects: e.URL_FETCH_MAX_REDIRECTS,
+    },
+  });
+}
+
+/** A copy of `config` with some sections replaced (the embedded default fills in Redis and S3). */
+export function withOverrides(config: Config, overrides: { redis?: Partial<Config['redis']>; s3?: Partial<Config['s3']>; http?: Partial<Config['http']> }): Config {
+  return deepFreeze({
+    ...config,
+    redis: { ...config.redis, ...overrides.redis },
+    s3: { ...config.s3, ...overrides.s3 },
+    http: { ...config.http, ...overrides.http },
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

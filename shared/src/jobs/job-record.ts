@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+export const JOB_STATUSES = ['queued', 'planning', 'processing', 'completed', 'partial', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'partial', 'failed', 'cancelled'];
+export const isTerminal = (s: JobStatus): boolean => TERMINAL_STATUSES.includes(s);
+
+export const jobErrorSchema = z.object({ code: z.string(), message: z.string() });
+export type JobError = z.infer<typeof jobErrorSchema>;
+
+/** The durable state of one Folio job (a Redis hash; BullMQ jobs are only the work items). */
+export interface JobRecord {
+  id: string;
+  tenant: string;
+  status: JobStatus;
+  filename: string;
+  sizeBytes: number;
+  sha256: string;
+  source: 'upload' | 'url';
+  sourceUrl?: string;
+  options: Record<string, unknown>;
+  pagesTotal?: number;
+  pagesDone: number;
+  pagesFailed: number;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  expiresAt: number;
+  error?: JobError;
+  requestId?: string;
+}
+
+/** Public shape of a job as the API returns it (snake_case, ISO timestamps). */
+export function toJobView(r: JobRecord, urls: { status: string; result: string }): Record<string, unknown> {
+  const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+  return {
+    job_id: r.id,
+    status: r.status,
+    filename: r.filename,
+    size_bytes: r.sizeBytes,
+    sha256: r.sha256,
+    source: r.source,
+    ...(r.sourceUrl === undefined ? {} : { source_url: r.sourceUrl }),
+    progress: {
+      pages_total: r.pagesTotal ?? null,
+      pages_done: r.pagesDone,
+      pages_failed: r.pagesFailed,
+      percent: r.pagesTotal ? Math.floor(((r.pagesDone + r.pagesFailed) / r.pagesTotal) * 100) : 0,
+    },
+    timings: {
+      created_at: iso(r.createdAt),
+      started_at: iso(r.startedAt),
+      finished_at: iso(r.finishedAt),
+      duration_ms: r.finishedAt === undefined ? null : r.finishedAt - r.createdAt,
+    },
+    expires_at: iso(r.expiresAt),
+    error: r.error ?? null,
+    urls,
+  };
+}

@@ -1,0 +1,264 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { JOB_STATUSES, type JobError, type JobRecord, type JobStatus } from './job-record.ts';
+
+/**
+ * Compare-and-set of a job's status: moves to ARGV[1] only from one of the statuses listed in
+ * ARGV[2] (comma-separated), and sets the field/value pairs that follow in the same step. A worker
+ * finishing late can therefore never overwrite `cancelled`, and a terminal state is final.
+ * KEYS[1] job hash. Returns 1 when moved, 0 when not.
+ */
+const TRANSITION_LUA = `
+local cur = redis.call('HGET', KEYS[1], 'status')
+if not cur then return 0 end
+if not string.find(',' .. ARGV[2] .. ',', ',' .. cur .. ',', 1, true) then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[3])
+for i = 4, #ARGV, 2 do
+  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[i]) else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+return 1
+`;
+
+type RedisWithTransition = Redis & {
+  folioTransition(key: string, to: string, from: string, now: string, ...fields: string[]): Promise<number>;
+};
+
+/** Pending statuses a job may be cancelled from. */
+const ACTIVE: readonly JobStatus[] = ['queued', 'planning', 'processing'];
+
+export interface NewJob {
+  id: string;
+  tenant: string;
+  filename: string;
+  sizeBytes: number;
+  sha256: string;
+  source: 'upload' | 'url';
+  sourceUrl?: string;
+  options: Record<string, unknown>;
+  password?: string;
+  requestId?: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** Job records, tenant indexes, progress and idempotency keys in Redis. */
+export class JobStore {
+  private readonly redis: RedisWithTransition;
+  private readonly prefix: string;
+
+  constructor(redis: Redis, prefix: string) {
+    if (!('folioTransition' in redis)) {
+      redis.defineCommand('folioTransition', { numberOfKeys: 1, lua: TRANSITION_LUA });
+    }
+    this.redis = redis as RedisWithTransition;
+    this.prefix = prefix;
+  }
+
+  private jobKey = (id: string) => `${this.prefix}:job:${id}`;
+  private chunksKey = (id: string) => `${this.prefix}:job:${id}:chunks`;
+  private tenantKey = (tenant: string) => `${this.prefix}:tenant:${tenant}:jobs`;
+  private expiryKey = () => `${this.prefix}:jobs:expiry`;
+  private idemKey = (tenant: string, key: string) =>
+    `${this.prefix}:idem:${tenant}:${createHash('sha256').update(key).digest('hex')}`;
+
+  async create(job: NewJob): Promise<void> {
+    const fields: Record<string, string> = {
+      id: job.id,
+      tenant: job.tenant,
+      status: 'queued',
+      filename: job.filename,
+      size_bytes: String(job.sizeBytes),
+      sha256: job.sha256,
+      source: job.source,
+      options: JSON.stringify(job.options),
+      created_at: String(job.createdAt),
+      updated_at: String(job.createdAt),
+      expires_at: String(job.expiresAt),
+    };
+    if (job.sourceUrl !== undefined) fields.source_url = job.sourceUrl;
+    if (job.password !== undefined) fields.password = job.password;
+    if (job.requestId !== undefined) fields.request_id = job.requestId;
+    await this.redis
+      .multi()
+      .hset(this.jobKey(job.id), fields)
+      .zadd(this.tenantKey(job.tenant), job.createdAt, job.id)
+      .zadd(this.expiryKey(), job.expiresAt, job.id)
+      .exec()
+      .then(throwOnMultiError);
+  }
+
+  async get(id: string): Promise<JobRecord | null> {
+    const [[, h], [, chunks]] = (await this.redis
+      .multi()
+      .hgetall(this.jobKey(id))
+      .hvals(this.chunksKey(id))
+      .exec()
+      .then(throwOnMultiError)) as [[null, Record<string, string>], [null, string[]]];
+    if (!h.id) return null;
+    return parseRecord(h, chunks);
+  }
+
+  /** The password to open the job's PDF, if one was given (never part of a JobRecord). */
+  async getPassword(id: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.jobKey(id), 'password')) ?? undefined;
+  }
+
+  async getStatus(id: string): Promise<JobStatus | null> {
+    const s = await this.redis.hget(this.jobKey(id), 'status');
+    return s === null ? null : (s as JobStatus);
+  }
+
+  /**
+   * Moves the job to `to` if its status is one of `from`; returns whether it moved.
+   * `fields` with an empty-string value are deleted.
+   */
+  async transition(id: string, to: JobStatus, from: readonly JobStatus[], fields: Record<string, string> = {}): Promise<boolean> {
+    const now = Date.now();
+    const pairs = Object.entries({ ...fields, ...terminalFields(to, now) }).flat();
+    const moved = await this.redis.folioTransition(this.jobKey(id), to, from.join(','), String(now), ...pairs);
+    return moved === 1;
+  }
+
+  markPlanning(id: string): Promise<boolean> {
+    return this.transition(id, 'planning', ['queued', 'planning'], { started_at: String(Date.now()) });
+  }
+
+  markProcessing(id: string, pagesTotal: number): Promise<boolean> {
+    return this.transition(id, 'processing', ['planning', 'processing'], { pages_total: String(pagesTotal) });
+  }
+
+  fail(id: string, error: JobError): Promise<boolean> {
+    return this.transition(id, 'failed', ACTIVE, { error: JSON.stringify(error) });
+  }
+
+  finish(id: string, status: 'completed' | 'partial' | 'failed', error?: JobError): Promise<boolean> {
+    return this.transition(id, status, ['processing'], error === undefined ? {} : { error: JSON.stringify(error) });
+  }
+
+  cancel(id: string): Promise<boolean> {
+    return this.transition(id, 'cancelled', ACTIVE, {
+      error: JSON.stringify({ code: 'cancelled', message: 'Cancelled by the caller' }),
+    });
+  }
+
+  /** Records a finished page chunk; idempotent, so a retried chunk never counts twice. */
+  async recordChunk(id: string, firstPage: number, done: number, failed: number): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(this.chunksKey(id), String(firstPage), `${done},${failed}`)
+      .expire(this.chunksKey(id), 30 * 24 * 3600)
+      .exec()
+      .then(throwOnMultiError);
+  }
+
+  /** Most recent first; `status` filters. Scans at most `scanLimit` recent jobs of the tenant. */
+  async list(tenant: string, opts: { status?: JobStatus; limit: number; scanLimit?: number }): Promise<JobRecord[]> {
+    const ids = await this.redis.zrevrange(this.tenantKey(tenant), 0, (opts.scanLimit ?? 1_000) - 1);
+    const out: JobRecord[] = [];
+    for (let i = 0; i < ids.length && out.length < opts.limit; i += 100) {
+      const batch = ids.slice(i, i + 100);
+      const m = this.redis.multi();
+      for (const jid of batch) m.hgetall(this.jobKey(jid)).hvals(this.chunksKey(jid));
+      const res = await m.exec().then(throwOnMultiError);
+      for (let j = 0; j < batch.length; j++) {
+        const h = res[2 * j]?.[1] as Record<string, string>;
+        const chunks = res[2 * j + 1]?.[1] as string[];
+        if (!h?.id) continue;
+        const rec = parseRecord(h, chunks);
+        if (opts.status === undefined || rec.status === opts.status) out.push(rec);
+        if (out.length >= opts.limit) break;
+      }
+    }
+    return out;
+  }
+
+  /** Removes the record and its indexes (the objects in S3 are the caller's to delete first). */
+  async remove(id: string, tenant: string): Promise<void> {
+    await this.redis
+      .multi()
+      .del(this.jobKey(id), this.chunksKey(id))
+      .zrem(this.tenantKey(tenant), id)
+      .zrem(this.expiryKey(), id)
+      .exec()
+      .then(throwOnMultiError);
+  }
+
+  /** Job ids whose retention ended before `now`. */
+  dueForExpiry(now: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.expiryKey(), 0, now, 'LIMIT', 0, limit);
+  }
+
+  async forgetExpiry(id: string): Promise<void> {
+    await this.redis.zrem(this.expiryKey(), id);
+  }
+
+  /**
+   * Claims an idempotency key for a new job. Returns `{ claimed: true }` for the first caller, or
+   * the job id (or `pending`) that already holds the key.
+   */
+  async claimIdempotencyKey(tenant: string, key: string, jobId: string, ttlSeconds: number): Promise<{ claimed: true } | { claimed: false; jobId: string | null }> {
+    const k = this.idemKey(tenant, key);
+    const ok = await this.redis.set(k, `pending:${jobId}`, 'EX', ttlSeconds, 'NX');
+    if (ok === 'OK') return { claimed: true };
+    const v = await this.redis.get(k);
+    if (v === null) return this.claimIdempotencyKey(tenant, key, jobId, ttlSeconds);
+    return { claimed: false, jobId: v.startsWith('pending:') ? null : v };
+  }
+
+  async confirmIdempotencyKey(tenant: string, key: string, jobId: string, ttlSeconds: number): Promise<void> {
+    await this.redis.set(this.idemKey(tenant, key), jobId, 'EX', ttlSeconds);
+  }
+
+  async releaseIdempotencyKey(tenant: string, key: string): Promise<void> {
+    await this.redis.del(this.idemKey(tenant, key));
+  }
+}
+
+function terminalFields(to: JobStatus, now: number): Record<string, string> {
+  // A finished job no longer needs its password: erase it from Redis.
+  return to === 'completed' || to === 'partial' || to === 'failed' || to === 'cancelled'
+    ? { finished_at: String(now), password: '' }
+    : {};
+}
+
+function parseRecord(h: Record<string, string>, chunks: string[]): JobRecord {
+  let done = 0;
+  let failed = 0;
+  for (const c of chunks) {
+    const [d, f] = c.split(',');
+    done += Number(d);
+    failed += Number(f);
+  }
+  const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
+  const status = JOB_STATUSES.includes(h.status as JobStatus) ? (h.status as JobStatus) : 'failed';
+  const rec: JobRecord = {
+    id: h.id ?? '',
+    tenant: h.tenant ?? '',
+    status,
+    filename: h.filename ?? '',
+    sizeBytes: Number(h.size_bytes ?? 0),
+    sha256: h.sha256 ?? '',
+    source: h.source === 'url' ? 'url' : 'upload',
+    options: h.options ? (JSON.parse(h.options) as Record<string, unknown>) : {},
+    pagesDone: done,
+    pagesFailed: failed,
+    createdAt: Number(h.created_at ?? 0),
+    expiresAt: Number(h.expires_at ?? 0),
+  };
+  const pagesTotal = num(h.pages_total);
+  if (pagesTotal !== undefined) rec.pagesTotal = pagesTotal;
+  const startedAt = num(h.started_at);
+  if (startedAt !== undefined) rec.startedAt = startedAt;
+  const finishedAt = num(h.finished_at);
+  if (finishedAt !== undefined) rec.finishedAt = finishedAt;
+  if (h.source_url) rec.sourceUrl = h.source_url;
+  if (h.request_id) rec.requestId = h.request_id;
+  if (h.error) rec.error = JSON.parse(h.error) as JobError;
+  return rec;
+}
+
+function throwOnMultiError(res: [Error | null, unknown][] | null): [Error | null, unknown][] {
+  if (res === null) throw new Error('Redis transaction aborted');
+  for (const [err] of res) if (err) throw err;
+  return res;
+}
