@@ -219,6 +219,18 @@ async function cleanupAll(): Promise<void> {
   }
 }
 
+/** Tuning variables taken from the environment for experiments (`TEXT_CHUNK_PAGES=16 npm run bench text`). */
+const TUNABLE = ['PAGE_CONCURRENCY', 'PLAN_CONCURRENCY', 'TEXT_CHUNK_PAGES', 'PDF_CACHE_BYTES'] as const;
+
+function settingOverrides(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of TUNABLE) {
+    const v = process.env[k];
+    if (v !== undefined && v !== '') out[k] = v;
+  }
+  return out;
+}
+
 async function startEnv(): Promise<Env> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'folio-bench-'));
   cleanups.push({ name: 'temp dir', fn: async () => fs.rmSync(dir, { recursive: true, force: true }) });
@@ -242,7 +254,9 @@ async function startEnv(): Promise<Env> {
     S3_BUCKET: `bench-${id}`,
     S3_ACCESS_KEY_ID: s3.accessKeyId,
     S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    // everything else (PAGE_CONCURRENCY = cores, TEXT_CHUNK_PAGES, …) at its default
+    // Everything else at its default (PAGE_CONCURRENCY = cores, TEXT_CHUNK_PAGES 32, …), unless
+    // one of the tuning variables is set in the bench's environment for an experiment.
+    ...settingOverrides(),
   });
   const logger = createLogger({ level: config.logLevel, name: 'bench' });
   const infra = await resolveInfrastructure(config, { embedded: false, logger }); // creates the bucket
@@ -608,6 +622,8 @@ async function main(): Promise<void> {
 
   const started = new Date();
   const env = await startEnv();
+  const overrides = settingOverrides();
+  if (Object.keys(overrides).length > 0) console.log(`settings from the environment (not defaults): ${JSON.stringify(overrides)}`);
   console.log(`stack ${env.stack.url} | redis ${env.redis.url} | s3 ${env.s3.endpoint} | PAGE_CONCURRENCY ${env.stack.config.processing.pageConcurrency} | PLAN_CONCURRENCY ${env.stack.config.processing.planConcurrency} | TEXT_CHUNK_PAGES ${env.stack.config.processing.textChunkPages}`);
 
   let text: TextResult | undefined;
@@ -629,6 +645,8 @@ async function main(): Promise<void> {
       page_concurrency: env.stack.config.processing.pageConcurrency,
       plan_concurrency: env.stack.config.processing.planConcurrency,
       text_chunk_pages: env.stack.config.processing.textChunkPages,
+      overridden_from_env: settingOverrides(),
+      same_bytes: sameBytes,
       redis_persistent: false,
       poll_ms: POLL_MS,
     },

@@ -30,6 +30,7 @@ export function createWorkerContext(config: Config, name: string): WorkerContext
     store,
     cacheDir: path.join(config.dataDir, 'cache', 'pdf'),
     cacheBytes: config.processing.pdfCacheBytes,
+    maxImagePixels: config.ocr.maxImagePixels,
   });
   return {
     config,

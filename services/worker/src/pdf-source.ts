@@ -17,8 +17,10 @@ export class PdfSource {
   private readonly cacheBytes: number;
   private readonly open = new Map<string, OpenPdf>();
   private readonly maxOpen: number;
+  private readonly maxImagePixels: number | undefined;
 
-  constructor(deps: { store: ObjectStore; cacheDir: string; cacheBytes: number; maxOpen?: number }) {
+  constructor(deps: { store: ObjectStore; cacheDir: string; cacheBytes: number; maxOpen?: number; maxImagePixels?: number }) {
+    this.maxImagePixels = deps.maxImagePixels;
     this.store = deps.store;
     this.cacheDir = deps.cacheDir;
     this.cacheBytes = deps.cacheBytes;
@@ -35,7 +37,7 @@ export class PdfSource {
       return hit;
     }
     const bytes = await this.bytes(jobId, sha256);
-    const pdf = await openPdf(bytes, password);
+    const pdf = await openPdf(bytes, password, this.maxImagePixels === undefined ? {} : { maxImagePixels: this.maxImagePixels });
     this.open.set(id, pdf);
     while (this.open.size > this.maxOpen) {
       const [oldId, old] = this.open.entries().next().value as [string, OpenPdf];

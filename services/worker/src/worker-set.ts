@@ -53,6 +53,7 @@ export async function startWorkers(config: Config, deps: { logger: Logger; regis
 
   const plan = new Worker(QUEUE_NAMES.plan, processorFile('plan'), { ...base, ...sandbox, concurrency: config.processing.planConcurrency });
   const pages = new Worker(QUEUE_NAMES.pages, processorFile('pages'), { ...base, ...sandbox, concurrency: config.processing.pageConcurrency });
+  const ocr = new Worker(QUEUE_NAMES.ocr, processorFile('ocr'), { ...base, ...sandbox, concurrency: config.ocr.concurrency });
   const assemble = new Worker(
     QUEUE_NAMES.assemble,
     async (job: Job) =>
@@ -98,14 +99,16 @@ export async function startWorkers(config: Config, deps: { logger: Logger; regis
       .finish(id, 'failed', { code: 'internal_error', message: 'Assembling the result failed after retries; see the worker log' })
       .catch((e: unknown) => logger.error({ jobId: id, err: String(e) }, 'could not record assemble failure'));
   });
-  pages.on('failed', (job, err) => {
-    if (job && isFinal(job)) logger.warn({ jobId: folioId(job), bullJobId: job.id, err: err.message }, 'page chunk failed for good');
-  });
-  const workers = [plan, pages, assemble, maintenance];
+  for (const w of [pages, ocr]) {
+    w.on('failed', (job, err) => {
+      if (job && isFinal(job)) logger.warn({ jobId: folioId(job), bullJobId: job.id, err: err.message }, 'page work failed for good');
+    });
+  }
+  const workers = [plan, pages, ocr, assemble, maintenance];
   for (const w of workers) w.on('error', (err) => logger.error({ queue: w.name, err: err.message }, 'worker error'));
 
   logger.info(
-    { plan: config.processing.planConcurrency, pages: config.processing.pageConcurrency, prefix: config.redis.prefix },
+    { plan: config.processing.planConcurrency, pages: config.processing.pageConcurrency, ocr: config.ocr.concurrency, prefix: config.redis.prefix },
     'workers started',
   );
   return {

@@ -55,6 +55,19 @@ export const ENV_SCHEMA = z.object({
   RETENTION_HOURS: z.coerce.number().positive().default(24 * 7),
   RETENTION_SWEEP_SECONDS: positiveInt.default(60),
 
+  /** `auto`: the native tesseract binary when installed with the languages asked for, else tesseract.js. */
+  OCR_ENGINE: z.enum(['auto', 'tesseract', 'tesseract.js']).default('auto'),
+  /** Pages OCR'd at once per worker process (each its own thread and engine). */
+  OCR_CONCURRENCY: positiveInt.max(64).default(Math.max(1, os.availableParallelism())),
+  OCR_DEFAULT_DPI: z.coerce.number().int().min(72).max(600).default(300),
+  OCR_DEFAULT_LANGUAGES: z.string().regex(/^[a-z_]{3,16}([+,][a-z_]{3,16})*$/).default('eng'),
+  /** A page rendered for OCR never exceeds this many pixels: larger pages are rendered at a lower DPI. */
+  OCR_MAX_PIXELS: positiveInt.min(1_000_000).default(35_000_000),
+  /** A text layer with fewer non-blank characters than this counts as `mixed` and is OCR'd under ocr=auto. */
+  OCR_MIN_TEXT_CHARS: z.coerce.number().int().min(0).default(16),
+  /** Images larger than this (in pixels) inside a PDF are not decoded when rendering (decompression bombs). */
+  PDF_MAX_IMAGE_PIXELS: positiveInt.default(200_000_000),
+
   URL_FETCH_ALLOW_LIST: csv,
   URL_FETCH_TIMEOUT_MS: positiveInt.default(30_000),
   URL_FETCH_MAX_REDIRECTS: z.coerce.number().int().min(0).max(20).default(5),
@@ -90,6 +103,15 @@ export interface Config {
     readonly jobAttempts: number;
     readonly lockMs: number;
     readonly pdfCacheBytes: number;
+  };
+  readonly ocr: {
+    readonly engine: 'auto' | 'tesseract' | 'tesseract.js';
+    readonly concurrency: number;
+    readonly defaultDpi: number;
+    readonly defaultLanguages: readonly string[];
+    readonly maxPixels: number;
+    readonly minTextChars: number;
+    readonly maxImagePixels: number;
   };
   readonly retention: { readonly hours: number; readonly sweepSeconds: number };
   readonly urlFetch: {
@@ -149,6 +171,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       jobAttempts: e.JOB_ATTEMPTS,
       lockMs: e.WORKER_LOCK_MS,
       pdfCacheBytes: e.PDF_CACHE_BYTES,
+    },
+    ocr: {
+      engine: e.OCR_ENGINE,
+      concurrency: e.OCR_CONCURRENCY,
+      defaultDpi: e.OCR_DEFAULT_DPI,
+      defaultLanguages: e.OCR_DEFAULT_LANGUAGES.split(/[+,]/),
+      maxPixels: e.OCR_MAX_PIXELS,
+      minTextChars: e.OCR_MIN_TEXT_CHARS,
+      maxImagePixels: e.PDF_MAX_IMAGE_PIXELS,
     },
     retention: { hours: e.RETENTION_HOURS, sweepSeconds: e.RETENTION_SWEEP_SECONDS },
     urlFetch: {

@@ -25,6 +25,7 @@ export const ERROR_CATALOG = {
   page_too_large: { status: 422, description: 'A page could not be processed within the memory or size limits.' },
   page_timeout: { status: 422, description: 'A page took longer than the per-page time limit.' },
   page_failed: { status: 422, description: 'A page could not be read; the other pages are still returned.' },
+  ocr_failed: { status: 422, description: 'The OCR engine failed on a page (or a requested language is not installed on the worker).' },
   cancelled: { status: 409, description: 'The job was cancelled by its owner.' },
 } as const satisfies Record<string, { status: number; description: string }>;
 

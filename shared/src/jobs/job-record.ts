@@ -41,6 +41,7 @@ export function toJobView(r: JobRecord, urls: { status: string; result: string }
     sha256: r.sha256,
     source: r.source,
     ...(r.sourceUrl === undefined ? {} : { source_url: r.sourceUrl }),
+    options: r.options,
     progress: {
       pages_total: r.pagesTotal ?? null,
       pages_done: r.pagesDone,

@@ -141,11 +141,14 @@ export class JobStore {
     });
   }
 
-  /** Records a finished page chunk; idempotent, so a retried chunk never counts twice. */
-  async recordChunk(id: string, firstPage: number, done: number, failed: number): Promise<void> {
+  /**
+   * Records the pages a unit of work finished (`unit`: a text chunk's first page, or `ocr-<page>`);
+   * idempotent, so a retried unit never counts twice.
+   */
+  async recordChunk(id: string, unit: number | string, done: number, failed: number): Promise<void> {
     await this.redis
       .multi()
-      .hset(this.chunksKey(id), String(firstPage), `${done},${failed}`)
+      .hset(this.chunksKey(id), String(unit), `${done},${failed}`)
       .expire(this.chunksKey(id), 30 * 24 * 3600)
       .exec()
       .then(throwOnMultiError);

@@ -11,6 +11,8 @@ const PDFJS_DIR = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dis
 export interface OpenPdf {
   readonly doc: PDFDocumentProxy;
   readonly numPages: number;
+  /** pdfjs's canvas factory (@napi-rs/canvas in Node), for rendering pages. */
+  readonly canvasFactory: unknown;
   close(): Promise<void>;
 }
 
@@ -18,9 +20,12 @@ export interface OpenPdf {
  * Opens a PDF from bytes. Local files only: CMaps, standard fonts and wasm decoders come from the
  * installed pdfjs-dist package, never from a CDN. Errors become `PdfError` with a stable code.
  */
-export async function openPdf(data: Uint8Array, password?: string): Promise<OpenPdf> {
+export async function openPdf(data: Uint8Array, password?: string, opts: { maxImagePixels?: number } = {}): Promise<OpenPdf> {
   const task: PDFDocumentLoadingTask = pdfjs.getDocument({
     data,
+    // Images above this many pixels are skipped when rendering: a 100000×100000 JBIG2 "bomb" would
+    // otherwise be decoded in full.
+    maxImageSize: opts.maxImagePixels ?? 200_000_000,
     ...(password === undefined ? {} : { password }),
     verbosity: 0,
     disableFontFace: true,
@@ -41,6 +46,7 @@ export async function openPdf(data: Uint8Array, password?: string): Promise<Open
   return {
     doc,
     numPages: doc.numPages,
+    canvasFactory: (doc as unknown as { canvasFactory: unknown }).canvasFactory,
     close: () => task.destroy(),
   };
 }

@@ -9,6 +9,7 @@ import type { DefaultJobOptions } from 'bullmq';
 export const QUEUE_NAMES = {
   plan: 'plan',
   pages: 'pages',
+  ocr: 'ocr',
   assemble: 'assemble',
   maintenance: 'maintenance',
 } as const;
@@ -24,6 +25,9 @@ export const pagesPayload = z
   .refine((p) => p.lastPage >= p.firstPage, 'lastPage before firstPage');
 export type PagesPayload = z.infer<typeof pagesPayload>;
 
+export const ocrPayload = z.object({ jobId, page: z.number().int().positive() });
+export type OcrPayload = z.infer<typeof ocrPayload>;
+
 export const assemblePayload = z.object({ jobId });
 export type AssemblePayload = z.infer<typeof assemblePayload>;
 
@@ -37,6 +41,7 @@ export type PagesResult = z.infer<typeof pagesResult>;
 export const JOB_CATALOG = {
   plan: { queue: QUEUE_NAMES.plan, payload: planPayload },
   pages: { queue: QUEUE_NAMES.pages, payload: pagesPayload },
+  ocr: { queue: QUEUE_NAMES.ocr, payload: ocrPayload },
   assemble: { queue: QUEUE_NAMES.assemble, payload: assemblePayload },
   'retention-sweep': { queue: QUEUE_NAMES.maintenance, payload: retentionPayload },
 } as const;
@@ -58,4 +63,11 @@ export const bullJobIds = {
   plan: (id: string) => `plan-${id}`,
   assemble: (id: string) => `assemble-${id}`,
   pages: (id: string, firstPage: number) => `pages-${id}-${firstPage}`,
+  ocr: (id: string, page: number) => `ocr-${id}-${page}`,
 };
+
+/** Reads a pages/ocr BullMQ job key (`<prefix>:<queue>:<kind>-<uuid>-<page>`) back into its parts. */
+export function parseChildKey(key: string): { kind: 'pages' | 'ocr'; firstPage: number } | null {
+  const m = /(pages|ocr)-[0-9a-f-]{36}-(\d+)$/.exec(key);
+  return m ? { kind: m[1] as 'pages' | 'ocr', firstPage: Number(m[2]) } : null;
+}

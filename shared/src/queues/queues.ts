@@ -22,6 +22,7 @@ export function createQueues(connection: Redis, prefix: string, attempts: number
   return {
     plan: make(QUEUE_NAMES.plan),
     pages: make(QUEUE_NAMES.pages),
+    ocr: make(QUEUE_NAMES.ocr),
     assemble: make(QUEUE_NAMES.assemble),
     maintenance: make(QUEUE_NAMES.maintenance),
   };

@@ -6,6 +6,7 @@ export const objectKeys = {
   jobPrefix: (jobId: string) => `jobs/${jobId}/`,
   source: (jobId: string) => `jobs/${jobId}/source.pdf`,
   pageChunk: (jobId: string, firstPage: number) => `jobs/${jobId}/pages/${String(firstPage).padStart(5, '0')}.json`,
+  ocrPage: (jobId: string, page: number) => `jobs/${jobId}/pages/ocr-${String(page).padStart(5, '0')}.json`,
   result: (jobId: string, format: ResultFormat) => `jobs/${jobId}/document.${RESULT_EXTENSIONS[format]}`,
 } as const;
 

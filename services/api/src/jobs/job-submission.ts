@@ -7,7 +7,11 @@ import {
   bullJobIds,
   isRedisUnavailable,
   objectKeys,
+  availableLanguages,
   processOptionsSchema,
+  resolveJobOptions,
+  type Config,
+  type JobOptions,
   type ProcessOptions,
 } from '@folio/shared';
 import type { ApiDeps } from '../deps.ts';
@@ -36,6 +40,19 @@ export function parseOptions(body: unknown): ProcessOptions {
     throw new ValidationError('Invalid processing options', parsed.error.issues.map((i) => ({ field: i.path.join('.') || (i as { keys?: string[] }).keys?.join(','), message: i.message })));
   }
   return parsed.data;
+}
+
+/** Fills in defaults and checks that OCR can read every language asked for. */
+export function jobOptionsFor(options: ProcessOptions, config: Config): JobOptions {
+  const resolved = resolveJobOptions(options, { languages: config.ocr.defaultLanguages, dpi: config.ocr.defaultDpi });
+  if (resolved.ocr !== 'never') {
+    const available = availableLanguages(config.ocr.engine, resolved.languages);
+    const missing = resolved.languages.filter((l) => !available.has(l));
+    if (missing.length > 0) {
+      throw new ValidationError(`OCR language not installed: ${missing.join(', ')}`, { installed: [...available].sort() });
+    }
+  }
+  return resolved;
 }
 
 /**
@@ -78,7 +95,8 @@ export async function submitJob(
     const { doc, options } = await receive(jobId);
     stored = true;
     const now = Date.now();
-    const { password, ...publicOptions } = options;
+    const { password, ...rest } = options;
+    const publicOptions = jobOptionsFor(rest, deps.config);
     await guardRedis(() =>
       deps.jobs.create({
         id: jobId,
@@ -88,7 +106,7 @@ export async function submitJob(
         sha256: doc.sha256,
         source: doc.source,
         ...(doc.sourceUrl === undefined ? {} : { sourceUrl: doc.sourceUrl }),
-        options: publicOptions,
+        options: { ...publicOptions },
         ...(password === undefined ? {} : { password }),
         requestId: req.id,
         createdAt: now,

@@ -2,6 +2,7 @@ import {
   assemblePayload,
   objectKeys,
   pagesResult,
+  parseChildKey,
   RESULT_CONTENT_TYPES,
   type JobMetrics,
   type JobStore,
@@ -55,18 +56,27 @@ export async function runAssemble(data: unknown, deps: AssembleDeps): Promise<As
   const files = await mapLimit(chunks, 8, (c) => deps.store.getJson<ChunkFile>(c.key));
   for (const f of files) for (const p of f.pages) byPage.set(p.page, p);
 
-  // Chunks that failed for good: BullMQ keeps their reason under the child's key, whose id ends in
-  // the chunk's first page; the chunk runs to the next chunk's first page.
-  const failed = Object.entries(failures)
-    .map(([key, reason]) => ({ first: Number(/-(\d+)$/.exec(key)?.[1]), reason }))
-    .filter((f) => Number.isInteger(f.first));
-  const starts = [...new Set([...chunks.map((c) => c.firstPage), ...failed.map((f) => f.first)])].sort((a, b) => a - b);
+  // Children that failed for good: BullMQ keeps their reason under the child's key, which names
+  // the kind and first page. An OCR job is one page; a text chunk runs to the next chunk's start.
+  const failed = Object.entries(failures).flatMap(([key, reason]) => {
+    const parsed = parseChildKey(key);
+    return parsed ? [{ ...parsed, reason }] : [];
+  });
+  const textChunkStarts = chunks.filter((c) => !c.key.includes('/pages/ocr-')).map((c) => c.firstPage);
+  const failedChunkStarts = failed.filter((f) => f.kind === 'pages').map((f) => f.firstPage);
+  const chunkStarts = [...new Set([...textChunkStarts, ...failedChunkStarts])].sort((a, b) => a - b);
   for (const f of failed) {
-    const next = starts.find((s) => s > f.first);
-    const last = Math.min(total, next === undefined ? total : next - 1);
-    for (let n = f.first; n <= last; n++) byPage.set(n, failedPage(n, chunkFailureCode(f.reason), f.reason.slice(0, 300)));
-    // Counted in the progress too (idempotent per chunk).
-    await deps.jobs.recordChunk(jobId, f.first, 0, last - f.first + 1);
+    const next = chunkStarts.find((s) => s > f.firstPage);
+    const last = f.kind === 'ocr' ? f.firstPage : Math.min(total, next === undefined ? total : next - 1);
+    let count = 0;
+    for (let n = f.firstPage; n <= last; n++) {
+      // A failed chunk's pages that went on to OCR have their own result.
+      if (f.kind === 'pages' && byPage.has(n)) continue;
+      byPage.set(n, failedPage(n, chunkFailureCode(f.reason), f.reason.slice(0, 300)));
+      count++;
+    }
+    // Counted in the progress too (idempotent per unit).
+    await deps.jobs.recordChunk(jobId, f.kind === 'ocr' ? `ocr-${f.firstPage}` : f.firstPage, 0, count);
   }
   const pages: PageResult[] = [];
   for (let n = 1; n <= total; n++) pages.push(byPage.get(n) ?? failedPage(n, 'page_failed', 'The page was not processed'));

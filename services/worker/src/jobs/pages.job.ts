@@ -3,6 +3,8 @@ import {
   isTerminal,
   isTextItem,
   buildPageText,
+  classifyPage,
+  jobOptionsSchema,
   objectKeys,
   pagesPayload,
   type JobStore,
@@ -17,6 +19,10 @@ export interface PagesDeps {
   store: ObjectStore;
   pdfs: PdfSource;
   pageTimeoutMs: number;
+  /** Text layers with fewer characters count as `mixed` (see classifyPage). */
+  minTextChars: number;
+  /** Adds an OCR job for one page under the document's assemble parent (idempotent). */
+  addOcrJob(jobId: string, page: number): Promise<unknown>;
 }
 
 /** Rejects with `page_timeout` when `p` takes longer than `ms`. */
@@ -33,17 +39,21 @@ export async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * Extracts the text layer of a run of pages and stores it as one chunk file. A page that cannot be
- * read becomes a failed page in the chunk (the rest of the document still completes); only
- * infrastructure errors throw, so BullMQ retries them.
+ * Extracts the text layer of a run of pages and stores it as one chunk file. Under `ocr=auto` a
+ * page whose text layer is unusable is handed to an OCR job instead (added under the same assemble
+ * parent before this job completes, so the parent waits for it). A page that cannot be read becomes
+ * a failed page in the chunk (the rest of the document still completes); only infrastructure errors
+ * throw, so BullMQ retries them.
  */
 export async function runPages(data: unknown, deps: PagesDeps): Promise<PagesResult | { skipped: string }> {
   const { jobId, firstPage, lastPage } = pagesPayload.parse(data);
   const rec = await deps.jobs.get(jobId);
   if (rec === null || isTerminal(rec.status)) return { skipped: rec === null ? 'job deleted' : `job ${rec.status}` };
 
+  const { ocr } = jobOptionsSchema.parse(rec.options);
   const pdf = await deps.pdfs.get(jobId, rec.sha256, await deps.jobs.getPassword(jobId));
   const pages: PageResult[] = [];
+  const toOcr: number[] = [];
   for (let n = firstPage; n <= lastPage; n++) {
     const t0 = performance.now();
     try {
@@ -51,7 +61,12 @@ export async function runPages(data: unknown, deps: PagesDeps): Promise<PagesRes
       try {
         const content = await withTimeout(page.getTextContent(), deps.pageTimeoutMs);
         const text = buildPageText(content.items.filter(isTextItem));
-        pages.push({ page: n, engine: 'text_layer', text: text.text, paragraphs: text.paragraphs, chars: text.charCount, ms: Math.round(performance.now() - t0) });
+        const classification = classifyPage(text, deps.minTextChars);
+        if (ocr === 'auto' && classification !== 'text') {
+          toOcr.push(n);
+        } else {
+          pages.push({ page: n, engine: 'text_layer', classification, text: text.text, paragraphs: text.paragraphs, chars: text.charCount, ms: Math.round(performance.now() - t0) });
+        }
       } finally {
         page.cleanup();
       }
@@ -61,6 +76,8 @@ export async function runPages(data: unknown, deps: PagesDeps): Promise<PagesRes
       pages.push({ ...failedPage(n, code, message), ms: Math.round(performance.now() - t0) });
     }
   }
+
+  for (const n of toOcr) await deps.addOcrJob(jobId, n);
 
   const key = objectKeys.pageChunk(jobId, firstPage);
   const chunk: ChunkFile = { jobId, firstPage, lastPage, pages };

@@ -4,8 +4,10 @@ import {
   QUEUE_NAMES,
   bullJobIds,
   isTerminal,
+  jobOptionsSchema,
   planPayload,
   type JobStore,
+  type OcrPayload,
   type PagesPayload,
 } from '@folio/shared';
 import type { PdfSource } from '../pdf-source.ts';
@@ -64,24 +66,35 @@ export async function runPlan(data: unknown, deps: PlanDeps): Promise<PlanOutcom
   if (!(await deps.jobs.markProcessing(jobId, pages))) {
     return { status: 'skipped', reason: 'job left planning (cancelled)' };
   }
-  const chunks = chunkPages(pages, deps.chunkPages);
+  const childOpts = {
+    attempts: deps.attempts,
+    backoff: { type: 'exponential', delay: 1_000 },
+    // A child that fails for good must not block the document: assemble reports its pages as failed.
+    ignoreDependencyOnFailure: true,
+  };
+  // ocr=always: one OCR job per page (OCR is slow; one page per job spreads it over every core).
+  // Otherwise text-layer chunks; under ocr=auto a chunk hands the pages it cannot use to OCR jobs.
+  const { ocr } = jobOptionsSchema.parse(rec.options);
+  const children: FlowJob[] =
+    ocr === 'always'
+      ? Array.from({ length: pages }, (_, i) => ({
+          name: 'ocr',
+          queueName: QUEUE_NAMES.ocr,
+          data: { jobId, page: i + 1 } satisfies OcrPayload,
+          opts: { ...childOpts, jobId: bullJobIds.ocr(jobId, i + 1) },
+        }))
+      : chunkPages(pages, deps.chunkPages).map((c) => ({
+          name: 'pages',
+          queueName: QUEUE_NAMES.pages,
+          data: { jobId, firstPage: c.firstPage, lastPage: c.lastPage } satisfies PagesPayload,
+          opts: { ...childOpts, jobId: bullJobIds.pages(jobId, c.firstPage) },
+        }));
   await deps.addFlow({
     name: 'assemble',
     queueName: QUEUE_NAMES.assemble,
     data: { jobId },
     opts: { jobId: bullJobIds.assemble(jobId), attempts: deps.attempts, backoff: { type: 'exponential', delay: 1_000 } },
-    children: chunks.map((c) => ({
-      name: 'pages',
-      queueName: QUEUE_NAMES.pages,
-      data: { jobId, firstPage: c.firstPage, lastPage: c.lastPage } satisfies PagesPayload,
-      opts: {
-        jobId: bullJobIds.pages(jobId, c.firstPage),
-        attempts: deps.attempts,
-        backoff: { type: 'exponential', delay: 1_000 },
-        // A chunk that fails for good must not block the document: assemble reports its pages as failed.
-        ignoreDependencyOnFailure: true,
-      },
-    })),
+    children,
   });
-  return { status: 'planned', pages, chunks: chunks.length };
+  return { status: 'planned', pages, chunks: children.length };
 }

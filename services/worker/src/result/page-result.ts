@@ -1,11 +1,23 @@
+import type { PageClass } from '@folio/shared';
+
+export type PageEngine = 'text_layer' | 'tesseract' | 'tesseract.js' | 'none';
+
 /** One page of a document's result, as chunk files and `document.json` hold it. */
 export interface PageResult {
   page: number;
-  engine: 'text_layer' | 'none';
+  engine: PageEngine;
   text: string;
   paragraphs: string[];
   chars: number;
   ms: number;
+  /** How the page's text layer looked (see classifyPage). */
+  classification?: PageClass;
+  /** OCR only: mean word confidence 0–100, words with boxes in PDF points from the top-left. */
+  confidence?: number;
+  words?: Array<{ text: string; confidence: number; bbox: [number, number, number, number] }>;
+  /** OCR only: the resolution rendered at, and whether the pixel cap lowered it. */
+  render?: { dpi: number; requested_dpi: number; capped: boolean; ms: number };
+  ocr_ms?: number;
   error?: { code: string; message: string };
 }
 

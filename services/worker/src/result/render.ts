@@ -33,13 +33,24 @@ export function renderJson(job: JobRecord, pages: readonly PageResult[], status:
     filename: job.filename,
     sha256: job.sha256,
     page_count: pages.length,
+    engines: countBy(pages.map((p) => p.engine)),
     pages: pages.map((p) => ({
       page: p.page,
       engine: p.engine,
+      ...(p.classification ? { classification: p.classification } : {}),
       text: p.text,
       chars: p.chars,
+      ...(p.confidence === undefined ? {} : { confidence: p.confidence }),
       timing_ms: p.ms,
+      ...(p.render ? { render: p.render, ocr_ms: p.ocr_ms } : {}),
+      ...(p.words ? { words: p.words } : {}),
       ...(p.error ? { error: p.error } : {}),
     })),
   };
+}
+
+function countBy(values: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return out;
 }
