@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { detectNativeTesseract } from '@folio/shared';
 import { corpusFile, startTestStack, type TestStack } from '../support/stack.ts';
 import { result, submitAndWait } from '../support/client.ts';
 import { cer } from '../support/cer.ts';
@@ -131,6 +132,51 @@ describe('hostile pages rendered for OCR stay within bounds', () => {
         if (p.render) expect(p.render.dpi).toBeLessThanOrEqual(300);
       }
       if (file === 'enormous.pdf') expect(doc.pages[0]!.render).toMatchObject({ capped: true });
+    }
+  }, 120_000);
+});
+
+describe.runIf(detectNativeTesseract()?.languages.includes('eng'))('with the native tesseract binary installed (OCR_ENGINE=auto)', () => {
+  let native: TestStack;
+  beforeAll(async () => {
+    native = await startTestStack({ OCR_ENGINE: 'auto' });
+  });
+  afterAll(async () => native?.close());
+
+  it('picks native tesseract and reads freeculture-p20-29.pdf within the same CER bound', async () => {
+    const job = await submitAndWait(native.url, corpusFile('scanned/freeculture-p20-29.pdf'));
+    expect(job.status).toBe('completed');
+    const doc = (await (await result(native.url, job.job_id, 'json')).json()) as Doc;
+    expect(doc.engines).toEqual({ tesseract: 10 });
+    let errors = 0;
+    let total = 0;
+    for (const p of doc.pages) {
+      const r = cer(p.text, fs.readFileSync(corpusFile(`scanned/freeculture-gt/page-${String(p.page).padStart(2, '0')}.txt`), 'utf8'));
+      errors += r.errors;
+      total += r.length;
+      expect(p.words!.every((w) => w.bbox[2]! <= 480 && w.bbox[3]! <= 678)).toBe(true);
+    }
+    console.log(`freeculture-p20-29 CER (native tesseract): ${((errors / total) * 100).toFixed(2)} %`);
+    expect(errors / total).toBeLessThanOrEqual(0.035);
+  }, 180_000);
+});
+
+describe('a page that fails', () => {
+  it('gets a page-level code while the rest of the document completes (partial)', async () => {
+    // OCR cannot finish in 300 ms; the text-layer page 4 of multipage.pdf can.
+    const slow = await startTestStack({ OCR_ENGINE: 'tesseract.js', PAGE_TIMEOUT_MS: '300', JOB_ATTEMPTS: '1' });
+    try {
+      const job = await submitAndWait(slow.url, corpusFile('scanned/multipage.pdf'));
+      expect(job.status).toBe('partial');
+      expect(job.progress).toMatchObject({ pages_total: 6, pages_done: 1, pages_failed: 5 });
+      expect(job.error?.code).toBe('page_timeout');
+      const doc = (await (await result(slow.url, job.job_id, 'json')).json()) as Doc;
+      expect(doc.pages[3]).toMatchObject({ engine: 'text_layer' });
+      expect(doc.pages.filter((p) => p.error?.code === 'page_timeout')).toHaveLength(5);
+      const md = await (await result(slow.url, job.job_id, 'markdown')).text();
+      expect(md).toContain('Page 1 could not be read (page_timeout)');
+    } finally {
+      await slow.close();
     }
   }, 120_000);
 });
