@@ -23,3 +23,4 @@ export * from './ocr/tesseract-tsv.ts';
 export * from './ocr/tesseract-native.ts';
 export * from './ocr/tesseract-wasm.ts';
 export * from './ocr/select-engine.ts';
+export * from './auth/token-store.ts';

@@ -3,7 +3,9 @@ import { NotFoundError } from '@folio/shared';
 import type { ApiDeps } from './deps.ts';
 import { API_PREFIX } from './jobs/job-view.ts';
 import { errorHandler } from './middleware/error-handler.ts';
+import { authenticate } from './middleware/auth.ts';
 import { requestContext } from './middleware/request-context.ts';
+import { authRoutes } from './routes/auth.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { pdfRoutes } from './routes/pdf.routes.ts';
 
@@ -13,7 +15,10 @@ export function createApp(deps: ApiDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(requestContext(deps));
+  // Liveness, readiness and metrics stay open for probes and scrapers; everything else needs a caller.
   app.use(healthRoutes(deps));
+  app.use('/api', authenticate(deps));
+  app.use('/api/v1/auth', express.json({ limit: '16kb' }), authRoutes(deps));
   app.use(API_PREFIX, pdfRoutes(deps));
   app.use((req, _res, next) => next(new NotFoundError(`No route for ${req.method} ${req.path}`)));
   app.use(errorHandler(deps.logger));

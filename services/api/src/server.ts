@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import {
   JobStore,
   ObjectStore,
+  TokenStore,
   closeQueues,
   createHttpMetrics,
   createQueues,
@@ -31,6 +32,7 @@ export async function startApi(config: Config, opts: { logger: Logger; registry:
     logger: opts.logger,
     redis,
     jobs: new JobStore(redis, config.redis.prefix),
+    tokens: new TokenStore(redis, config.redis.prefix),
     store,
     queues: createQueues(redis, config.redis.prefix, config.processing.jobAttempts),
     registry: opts.registry,
@@ -47,7 +49,9 @@ export async function startApi(config: Config, opts: { logger: Logger; registry:
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
-  opts.logger.info({ url }, 'API listening');
+  opts.logger.info({ url, authRequired: config.auth.required }, 'API listening');
+  if (!config.auth.required) opts.logger.warn('bearer tokens are not required: loopback development mode, every caller is the default tenant\'s admin');
+  else if (config.auth.adminToken === undefined) opts.logger.warn('no ADMIN_TOKEN set: only tokens already stored in Redis can call the API');
   return {
     server,
     url,

@@ -33,6 +33,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ S3_ACCESS_KEY_ID: 'only-one' })).toThrow(/set both or neither/);
   });
 
+  it('requires tokens except on loopback outside production, and refuses to run open elsewhere', () => {
+    expect(loadConfig({}).auth.required).toBe(false);
+    expect(loadConfig({ HOST: '0.0.0.0' }).auth.required).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production' }).auth.required).toBe(true);
+    expect(loadConfig({ AUTH_REQUIRED: 'true' }).auth.required).toBe(true);
+    expect(() => loadConfig({ HOST: '0.0.0.0', AUTH_REQUIRED: 'false' })).toThrow(/only allowed when HOST is a loopback/);
+    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_REQUIRED: 'false' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ADMIN_TOKEN: 'short' })).toThrow(/ADMIN_TOKEN/);
+  });
+
   it('returns a frozen object, and overrides make a new frozen copy', () => {
     const c = loadConfig({});
     expect(Object.isFrozen(c)).toBe(true);

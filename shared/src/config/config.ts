@@ -68,6 +68,13 @@ export const ENV_SCHEMA = z.object({
   /** Images larger than this (in pixels) inside a PDF are not decoded when rendering (decompression bombs). */
   PDF_MAX_IMAGE_PIXELS: positiveInt.default(200_000_000),
 
+  /** `auto`: tokens required unless the API binds to loopback outside production. */
+  AUTH_REQUIRED: z.enum(['auto', 'true', 'false']).default('auto'),
+  /** Bootstrap admin bearer token (at least 32 characters); more tokens are created through the API. */
+  ADMIN_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
+  /** Tenant of the bootstrap admin token and of unauthenticated loopback development requests. */
+  DEFAULT_TENANT: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).default('default'),
+
   URL_FETCH_ALLOW_LIST: csv,
   URL_FETCH_TIMEOUT_MS: positiveInt.default(30_000),
   URL_FETCH_MAX_REDIRECTS: z.coerce.number().int().min(0).max(20).default(5),
@@ -113,6 +120,11 @@ export interface Config {
     readonly minTextChars: number;
     readonly maxImagePixels: number;
   };
+  readonly auth: {
+    readonly required: boolean;
+    readonly adminToken: string | undefined;
+    readonly defaultTenant: string;
+  };
   readonly retention: { readonly hours: number; readonly sweepSeconds: number };
   readonly urlFetch: {
     readonly allowList: readonly string[];
@@ -141,6 +153,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const issues: string[] = [];
   if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
     issues.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both or neither');
+  }
+  const loopback = isLoopbackHost(e.HOST);
+  const authRequired = e.AUTH_REQUIRED === 'auto' ? !(loopback && e.NODE_ENV !== 'production') : e.AUTH_REQUIRED === 'true';
+  if (!authRequired && (!loopback || e.NODE_ENV === 'production')) {
+    issues.push('AUTH_REQUIRED=false is only allowed when HOST is a loopback address and NODE_ENV is not production');
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return deepFreeze({
@@ -181,6 +198,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       minTextChars: e.OCR_MIN_TEXT_CHARS,
       maxImagePixels: e.PDF_MAX_IMAGE_PIXELS,
     },
+    auth: { required: authRequired, adminToken: e.ADMIN_TOKEN, defaultTenant: e.DEFAULT_TENANT },
     retention: { hours: e.RETENTION_HOURS, sweepSeconds: e.RETENTION_SWEEP_SECONDS },
     urlFetch: {
       allowList: e.URL_FETCH_ALLOW_LIST,
@@ -198,6 +216,10 @@ export function withOverrides(config: Config, overrides: { redis?: Partial<Confi
     s3: { ...config.s3, ...overrides.s3 },
     http: { ...config.http, ...overrides.http },
   });
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -7,7 +7,7 @@ declare global {
   namespace Express {
     interface Request {
       id: string;
-      /** The tenant whose jobs this request may see. Until tokens exist every caller is `default`. */
+      /** The tenant whose jobs this request may see (set by `authenticate`). */
       tenant: string;
     }
   }
@@ -20,7 +20,6 @@ export function requestContext(deps: Pick<ApiDeps, 'logger' | 'httpMetrics'>) {
   return (req: Request, res: Response, next: NextFunction) => {
     const incoming = req.get('x-request-id');
     req.id = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    req.tenant = 'default';
     res.setHeader('X-Request-Id', req.id);
     const start = process.hrtime.bigint();
     res.on('finish', () => {
