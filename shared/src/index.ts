@@ -24,3 +24,5 @@ export * from './ocr/tesseract-native.ts';
 export * from './ocr/tesseract-wasm.ts';
 export * from './ocr/select-engine.ts';
 export * from './auth/token-store.ts';
+export * from './byok/index.ts';
+export * from './providers/clients.ts';

@@ -38,9 +38,14 @@ export function testConfig(env: Record<string, string> = {}): Config {
   });
 }
 
-export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(env: Record<string, string> = {}, opts: { logLines?: string[] } = {}): Promise<TestStack> {
   const config = testConfig(env);
-  const logger = createLogger({ level: config.logLevel, name: 'test' });
+  const logLines = opts.logLines;
+  const logger = createLogger({
+    level: logLines ? 'trace' : config.logLevel,
+    name: 'test',
+    ...(logLines ? { destination: { write: (line: string) => void logLines.push(line) } } : {}),
+  });
   const infra = await resolveInfrastructure(config, { embedded: false, logger });
   const stack = await startStack(infra.config, { logger });
   return {

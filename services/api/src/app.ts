@@ -5,6 +5,7 @@ import { API_PREFIX } from './jobs/job-view.ts';
 import { errorHandler } from './middleware/error-handler.ts';
 import { authenticate } from './middleware/auth.ts';
 import { requestContext } from './middleware/request-context.ts';
+import { aiRoutes } from './routes/ai.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { pdfRoutes } from './routes/pdf.routes.ts';
@@ -20,6 +21,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/api', authenticate(deps));
   app.use('/api/v1/auth', express.json({ limit: '16kb' }), authRoutes(deps));
   app.use(API_PREFIX, pdfRoutes(deps));
+  app.use('/api/ai', aiRoutes(deps));
   app.use((req, _res, next) => next(new NotFoundError(`No route for ${req.method} ${req.path}`)));
   app.use(errorHandler(deps.logger));
   return app;

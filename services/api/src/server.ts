@@ -2,9 +2,13 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import {
+  CatalogStore,
   JobStore,
+  KeyStore,
   ObjectStore,
   TokenStore,
+  loadBundledCatalog,
+  resolveMasterKey,
   closeQueues,
   createHttpMetrics,
   createQueues,
@@ -23,16 +27,31 @@ export interface ApiServer {
 }
 
 /** Builds the API's dependencies from a resolved config and listens on its host and port. */
-export async function startApi(config: Config, opts: { logger: Logger; registry: Registry }): Promise<ApiServer> {
-  if (config.redis.url === undefined) throw new Error('redis.url must be resolved before the API starts');
-  const redis = createRedis(config.redis.url, 'producer', opts.logger, 'api');
+export async function startApi(configIn: Config, opts: { logger: Logger; registry: Registry }): Promise<ApiServer> {
+  if (configIn.redis.url === undefined) throw new Error('redis.url must be resolved before the API starts');
+  const { config, keyring } = resolveMasterKey(configIn, opts.logger);
+  const redis = createRedis(config.redis.url!, 'producer', opts.logger, 'api');
   const store = ObjectStore.fromConfig(config);
+  const catalog = new CatalogStore(redis, config.redis.prefix);
+  let seeding: Promise<void> | undefined;
+  const catalogReady = () =>
+    (seeding ??= catalog.seed(loadBundledCatalog()).then(
+      () => undefined,
+      (err: unknown) => {
+        seeding = undefined;
+        throw err;
+      },
+    ));
+  void catalogReady().catch(() => undefined);
   const deps: ApiDeps = {
     config,
     logger: opts.logger,
     redis,
     jobs: new JobStore(redis, config.redis.prefix),
     tokens: new TokenStore(redis, config.redis.prefix),
+    keys: new KeyStore(redis, config.redis.prefix, keyring),
+    catalog,
+    catalogReady,
     store,
     queues: createQueues(redis, config.redis.prefix, config.processing.jobAttempts),
     registry: opts.registry,

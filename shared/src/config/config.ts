@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseKeyring } from '../byok/crypto/keyring.ts';
 
 /** Comma-separated list → trimmed, non-empty entries. */
 const csv = z
@@ -75,6 +76,24 @@ export const ENV_SCHEMA = z.object({
   /** Tenant of the bootstrap admin token and of unauthenticated loopback development requests. */
   DEFAULT_TENANT: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).default('default'),
 
+  /** Master keyring for stored provider keys: `v2:<base64 32 bytes>,v1:<…>`, current first. Required in production. */
+  BYOK_ENCRYPTION_KEY: z.string().optional(),
+  /** Which environment's stored keys this deployment uses. */
+  BYOK_ENVIRONMENT: z.enum(['development', 'staging', 'production']).default('development'),
+  // Fallback provider keys when none is stored (and what `npm run keys:import-env` imports).
+  OPENAI_API_KEY: z.string().optional(),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  GEMINI_API_KEY: z.string().optional(),
+  AZURE_OPENAI_API_KEY: z.string().optional(),
+  DEEPSEEK_API_KEY: z.string().optional(),
+  HF_TOKEN: z.string().optional(),
+  OPENAI_COMPATIBLE_API_KEY: z.string().optional(),
+  // Base URLs: the SDKs' own overrides, and the endpoints that have no fixed URL.
+  OPENAI_BASE_URL: z.string().url().optional(),
+  ANTHROPIC_BASE_URL: z.string().url().optional(),
+  AZURE_OPENAI_ENDPOINT: z.string().url().optional(),
+  OPENAI_COMPATIBLE_BASE_URL: z.string().url().optional(),
+
   URL_FETCH_ALLOW_LIST: csv,
   URL_FETCH_TIMEOUT_MS: positiveInt.default(30_000),
   URL_FETCH_MAX_REDIRECTS: z.coerce.number().int().min(0).max(20).default(5),
@@ -125,6 +144,15 @@ export interface Config {
     readonly adminToken: string | undefined;
     readonly defaultTenant: string;
   };
+  readonly byok: {
+    /** Keyring text; filled in at start-up in development when unset (see resolveMasterKey). */
+    readonly encryptionKey: string | undefined;
+    readonly environment: 'development' | 'staging' | 'production';
+    /** Provider id → key from the environment (the fallback when no key is stored). */
+    readonly envKeys: Readonly<Record<string, string>>;
+    /** Provider id → base URL override from the environment. */
+    readonly envBaseUrls: Readonly<Record<string, string>>;
+  };
   readonly retention: { readonly hours: number; readonly sweepSeconds: number };
   readonly urlFetch: {
     readonly allowList: readonly string[];
@@ -153,6 +181,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const issues: string[] = [];
   if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
     issues.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both or neither');
+  }
+  if (e.BYOK_ENCRYPTION_KEY !== undefined) {
+    try {
+      parseKeyring(e.BYOK_ENCRYPTION_KEY);
+    } catch (err) {
+      const list = (err as { issues?: readonly string[] }).issues ?? ['invalid'];
+      for (const i of list) issues.push(`BYOK_ENCRYPTION_KEY: ${i}`);
+    }
+  } else if (e.NODE_ENV === 'production') {
+    issues.push('BYOK_ENCRYPTION_KEY is required in production (generate one: node -e "console.log(\'v1:\' + require(\'crypto\').randomBytes(32).toString(\'base64\'))")');
   }
   const loopback = isLoopbackHost(e.HOST);
   const authRequired = e.AUTH_REQUIRED === 'auto' ? !(loopback && e.NODE_ENV !== 'production') : e.AUTH_REQUIRED === 'true';
@@ -198,6 +236,25 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       minTextChars: e.OCR_MIN_TEXT_CHARS,
       maxImagePixels: e.PDF_MAX_IMAGE_PIXELS,
     },
+    byok: {
+      encryptionKey: e.BYOK_ENCRYPTION_KEY,
+      environment: e.BYOK_ENVIRONMENT,
+      envKeys: compact({
+        openai: e.OPENAI_API_KEY,
+        anthropic: e.ANTHROPIC_API_KEY,
+        google_gemini: e.GEMINI_API_KEY,
+        azure_openai: e.AZURE_OPENAI_API_KEY,
+        deepseek: e.DEEPSEEK_API_KEY,
+        huggingface: e.HF_TOKEN,
+        openai_compatible: e.OPENAI_COMPATIBLE_API_KEY,
+      }),
+      envBaseUrls: compact({
+        openai: e.OPENAI_BASE_URL,
+        anthropic: e.ANTHROPIC_BASE_URL,
+        azure_openai: e.AZURE_OPENAI_ENDPOINT,
+        openai_compatible: e.OPENAI_COMPATIBLE_BASE_URL,
+      }),
+    },
     auth: { required: authRequired, adminToken: e.ADMIN_TOKEN, defaultTenant: e.DEFAULT_TENANT },
     retention: { hours: e.RETENTION_HOURS, sweepSeconds: e.RETENTION_SWEEP_SECONDS },
     urlFetch: {
@@ -209,13 +266,21 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 }
 
 /** A copy of `config` with some sections replaced (the embedded default fills in Redis and S3). */
-export function withOverrides(config: Config, overrides: { redis?: Partial<Config['redis']>; s3?: Partial<Config['s3']>; http?: Partial<Config['http']> }): Config {
+export function withOverrides(
+  config: Config,
+  overrides: { redis?: Partial<Config['redis']>; s3?: Partial<Config['s3']>; http?: Partial<Config['http']>; byok?: Partial<Config['byok']> },
+): Config {
   return deepFreeze({
     ...config,
+    byok: { ...config.byok, ...overrides.byok },
     redis: { ...config.redis, ...overrides.redis },
     s3: { ...config.s3, ...overrides.s3 },
     http: { ...config.http, ...overrides.http },
   });
+}
+
+function compact(o: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
 export function isLoopbackHost(host: string): boolean {

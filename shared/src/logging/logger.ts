@@ -15,10 +15,12 @@ export const REDACT_PATHS = [
   'options.password',
 ];
 
-export function createLogger(options: { level: string; name?: string }): Logger {
-  return pino({
+/** JSON lines on stdout, or on `destination` (tests capture every line this way). */
+export function createLogger(options: { level: string; name?: string; destination?: pino.DestinationStream }): Logger {
+  const opts = {
     level: options.level,
     ...(options.name === undefined ? {} : { name: options.name }),
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-  });
+  };
+  return options.destination === undefined ? pino(opts) : pino(opts, options.destination);
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { resolveMasterKey } from '../byok/master-key.ts';
 import { withOverrides, type Config } from '../config/config.ts';
 import type { Logger } from '../logging/logger.ts';
 import { hasRedisServerBinary, isPortOpen, startEmbeddedRedis } from '../redis/embedded-redis.ts';
@@ -24,7 +25,7 @@ export interface Infrastructure {
  * Redis: `REDIS_URL`, else the local default port, else (with `embedded`) a private
  * `redis-server` with its append-only file under DATA_DIR. S3: `S3_ENDPOINT`, else (with
  * `embedded`) an s3rver serving DATA_DIR/s3. Without `embedded` a missing piece is an error
- * that says what to configure or install.
+ * that says what to configure or install. The BYOK master key likewise (see resolveMasterKey).
  */
 export async function resolveInfrastructure(config: Config, opts: { embedded: boolean; logger: Logger }): Promise<Infrastructure> {
   const stops: Array<() => Promise<void>> = [];
@@ -58,7 +59,7 @@ export async function resolveInfrastructure(config: Config, opts: { embedded: bo
     opts.logger.info({ s3: embedded.endpoint, dir }, 'serving S3 from the embedded s3rver');
   }
 
-  const resolved = withOverrides(config, { redis: { url: redisUrl }, s3 });
+  const { config: resolved } = resolveMasterKey(withOverrides(config, { redis: { url: redisUrl }, s3 }), opts.logger);
   if (resolved.s3.createBucket) {
     const store = ObjectStore.fromConfig(resolved);
     try {

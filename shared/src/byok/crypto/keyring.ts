@@ -30,7 +30,10 @@ export class Keyring {
 
   /** Throws `KeyringError` listing every problem (bad or repeated versions, wrong lengths, reused keys). */
   constructor(entries: readonly KeyringEntry[]) {
-    const issues = entryIssues(entries.map((e, i) => ({ position: i + 1, version: e.version, key: e.key })));
+    const issues =
+      entries.length === 0
+        ? ['the keyring has no entries']
+        : entryIssues(entries.map((e, i) => ({ position: i + 1, version: e.version, key: e.key })));
     if (issues.length > 0) throw new KeyringError(issues);
     // KeyObjects copy the bytes, so the caller's buffers can be wiped afterwards.
     this.#keys = new Map(entries.map((e) => [e.version, createSecretKey(Buffer.from(e.key))]));
@@ -92,25 +95,25 @@ export function parseKeyring(text: string | undefined): Keyring {
       return;
     }
     const version = entry.slice(0, colon).trim();
-    const key = decodeBase64(entry.slice(colon + 1).trim());
-    if (key === undefined) issues.push(`${label(position, version)}: the key is not valid base64`);
-    candidates.push({ position, version, key });
+    candidates.push({ position, version, key: decodeBase64(entry.slice(colon + 1).trim()) });
   });
+  // Merge per-entry problems back into entry order.
   issues.push(...entryIssues(candidates));
+  issues.sort((a, b) => entryNumber(a) - entryNumber(b));
   if (issues.length > 0) throw new KeyringError(issues);
   return new Keyring(candidates.map((c) => ({ version: c.version, key: c.key as Buffer })));
 }
 
-/** Reads `BYOK_ENCRYPTION_KEY` from the given environment (default: `process.env`). */
-export function loadKeyring(env: Record<string, string | undefined> = process.env): Keyring {
-  return parseKeyring(env[KEYRING_ENV_VAR]);
-}
 
 interface Candidate {
   position: number;
   version: string;
-  /** Undefined when it did not decode (already reported). */
+  /** Undefined when it is not valid base64. */
   key: Uint8Array | undefined;
+}
+
+function entryNumber(issue: string): number {
+  return Number(/^entry (\d+)/.exec(issue)?.[1] ?? 0);
 }
 
 function label(position: number, version: string): string {
@@ -120,7 +123,6 @@ function label(position: number, version: string): string {
 /** Checks shared by `parseKeyring` and `new Keyring`: versions, duplicates, lengths, reused keys. */
 function entryIssues(entries: readonly Candidate[]): string[] {
   const issues: string[] = [];
-  if (entries.length === 0) return ['the keyring has no entries'];
   const firstAt = new Map<string, number>();
   const usable: Array<{ at: string; key: Uint8Array }> = [];
   for (const { position, version, key } of entries) {
@@ -132,7 +134,10 @@ function entryIssues(entries: readonly Candidate[]): string[] {
     } else {
       firstAt.set(version, position);
     }
-    if (key === undefined) continue;
+    if (key === undefined) {
+      issues.push(`${at}: the key is not valid base64`);
+      continue;
+    }
     if (!(key instanceof Uint8Array) || key.byteLength !== MASTER_KEY_BYTES) {
       const length = key instanceof Uint8Array ? key.byteLength : 0;
       issues.push(`${at}: the key decodes to ${length} bytes; expected ${MASTER_KEY_BYTES}`);

@@ -1,0 +1,5 @@
+export * from './crypto/index.ts';
+export * from './catalog/index.ts';
+export * from './key-store.ts';
+export * from './catalog-store.ts';
+export * from './master-key.ts';
