@@ -217,3 +217,35 @@ describe('stored ciphertexts', () => {
     expect((await api('POST', '/api/ai/providers/openai/keys', { api_key: 'x' })).status).toBe(400);
   });
 });
+
+describe('keys from the environment', () => {
+  it('are the fallback after stored keys, and `npm run keys:import-env` moves them into the store', async () => {
+    const prefix = `byoke${Date.now() % 100000}`;
+    const stack = await startTestStack(env(V1, prefix));
+    try {
+      const { keys } = stack.api.deps;
+      expect(await keys.usableKeys('default', 'openai', 'development', KEY)).toEqual([{ source: 'env', keyName: 'env', which: 'current', fingerprint: expect.stringMatching(/^sha256:/) }]);
+
+      const { spawnSync } = await import('node:child_process');
+      const path = await import('node:path');
+      const root = path.resolve(import.meta.dirname, '../..');
+      const r = spawnSync(process.execPath, ['services/api/src/cli/import-env-keys.ts'], {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { PATH: process.env.PATH ?? '', REDIS_URL: stack.config.redis.url!, REDIS_PREFIX: prefix, S3_ENDPOINT: stack.config.s3.endpoint!, S3_BUCKET: stack.config.s3.bucket, S3_ACCESS_KEY_ID: 'S3RVER', S3_SECRET_ACCESS_KEY: 'S3RVER', BYOK_ENCRYPTION_KEY: V1, OPENAI_API_KEY: KEY, ANTHROPIC_API_KEY: KEY2, DATA_DIR: stack.dataDir },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain('openai: stored as default/env-import (development)');
+      expect(r.stdout + r.stderr).not.toContain(KEY.slice(0, -4));
+
+      const refs = await keys.usableKeys('default', 'openai', 'development', KEY);
+      expect(refs.map((k) => k.source)).toEqual(['stored', 'env']);
+      expect((await keys.reveal('default', 'anthropic', 'env-import', 'test')).reveal()).toBe(KEY2);
+      // Keys of another environment are not used by this deployment.
+      expect(await keys.usableKeys('default', 'openai', 'production', undefined)).toEqual([]);
+    } finally {
+      await stack.close();
+    }
+  });
+});

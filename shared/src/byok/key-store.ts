@@ -43,6 +43,14 @@ export interface KeyStatus {
   previous?: { fingerprint: string; last4: string; replaced_at: string };
 }
 
+/** A key a provider call may use (see usableKeys); decrypted only at the moment of the call. */
+export interface KeyRef {
+  source: 'stored' | 'env';
+  keyName: string;
+  which: 'current' | 'previous';
+  fingerprint: string;
+}
+
 export interface AuditEntry {
   id: string;
   at: string;
@@ -171,6 +179,21 @@ export class KeyStore {
       }
       throw err;
     }
+  }
+
+  /**
+   * The keys a provider call may use, in order: the tenant's active stored keys for this
+   * deployment's environment (each current key, then the replaced ones still kept), then the
+   * operator's environment variable as the fallback. Keys marked invalid are skipped.
+   */
+  async usableKeys(tenant: string, provider: string, environment: KeyEnvironment, envKey: string | undefined): Promise<KeyRef[]> {
+    const stored = (await this.list(tenant, provider)).filter((k) => k.environment === environment && k.status === 'active');
+    const refs: KeyRef[] = [
+      ...stored.map((k): KeyRef => ({ source: 'stored', keyName: k.key_name, which: 'current', fingerprint: k.fingerprint })),
+      ...stored.filter((k) => k.previous).map((k): KeyRef => ({ source: 'stored', keyName: k.key_name, which: 'previous', fingerprint: k.previous!.fingerprint })),
+    ];
+    if (envKey !== undefined && envKey.length > 0) refs.push({ source: 'env', keyName: 'env', which: 'current', fingerprint: new Secret(envKey).fingerprint() });
+    return refs;
   }
 
   /** The provider refused the key (401/403): it is kept but marked invalid, and skipped. */
