@@ -1,18 +1,22 @@
 /**
- * Folio benchmark: `npm run bench [text|small] [--same-bytes]`.
+ * Folio benchmark: `npm run bench [text|small] [--same-bytes]` (no part named: both).
  *
  * Starts a private redis-server (free port, never the shared 6379) and an s3rver in a temp dir,
- * then one Folio stack (API + workers in this process, default concurrency), and measures:
+ * then one Folio stack (API + workers in this process, default concurrency, tokens required: the
+ * bench calls with a client token), and measures:
  *
  * - text:  freeculture.pdf (352 pages) uploaded through the HTTP API and polled every 20 ms until
- *          `completed`; 1 warm-up + 5 measured runs, beside `pdftotext freeculture.pdf /dev/null`
- *          (median of 5). Each upload gets a unique trailing PDF comment so every run is a new
- *          document (no warm caches by content hash); `--same-bytes` uploads the file unchanged.
+ *          `completed`: with default options (1 warm-up + 5 runs) and with `ocr=never` (5 runs),
+ *          beside `pdftotext freeculture.pdf /dev/null` (median of 5). Each upload gets a unique
+ *          trailing PDF comment so every run is a new document (no warm caches by content hash);
+ *          `--same-bytes` uploads the file unchanged.
  * - small: 200 generated one-page PDFs uploaded at concurrency 20: 202 latency p50/p99 and jobs/s
  *          until all are `completed`; plus plain BullMQ (200 adds, no-op worker) on the same Redis.
  *
- * Prints a markdown table and writes bench/results/<timestamp>.json. Everything it started is
- * stopped and removed even on failure; exits non-zero on failure.
+ * PAGE_CONCURRENCY, PLAN_CONCURRENCY, TEXT_CHUNK_PAGES and PDF_CACHE_BYTES may be set in the
+ * environment for experiments; the report says so. Prints a markdown table and writes
+ * bench/results/<timestamp>.json. Everything it started is stopped and removed even on failure;
+ * exits non-zero on failure. See docs/BENCHMARKS.md.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

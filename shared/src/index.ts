@@ -26,3 +26,4 @@ export * from './ocr/select-engine.ts';
 export * from './auth/token-store.ts';
 export * from './byok/index.ts';
 export * from './providers/clients.ts';
+export * from './providers/vision.ts';

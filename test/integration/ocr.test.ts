@@ -95,7 +95,7 @@ describe('scanned corpus through the HTTP API (tesseract.js)', () => {
     expect(job.status).toBe('completed');
     const doc = await json(job.job_id);
     expect(doc.pages[0]!.engine).toBe('tesseract.js');
-    expect(doc.pages[0]!.classification).toBe('mixed');
+    expect(doc.pages[0]!.classification).toBe('text');
     expect(doc.pages[0]!.render).toMatchObject({ dpi: 150, requested_dpi: 150, capped: false });
     expect(doc.pages[0]!.text).toMatch(/Issue\s*6010/);
   }, 120_000);

@@ -23,6 +23,12 @@ export async function setup(project: TestProject): Promise<void> {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'folio-test-'));
   const redisUrl = process.env.TEST_REDIS_URL ?? (redis = await startEmbeddedRedis({ dir: path.join(dir, 'redis'), persistent: false })).url;
   const s3Endpoint = process.env.TEST_S3_ENDPOINT ?? (s3 = await startEmbeddedS3({ dir: path.join(dir, 's3'), buckets: [] })).endpoint;
+  // A run stopped by a signal skips teardown: stop the private redis-server anyway.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void redis?.stop().finally(() => process.exit(130));
+    });
+  }
   project.provide('redisUrl', redisUrl);
   project.provide('s3Endpoint', s3Endpoint);
 }

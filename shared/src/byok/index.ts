@@ -3,3 +3,4 @@ export * from './catalog/index.ts';
 export * from './key-store.ts';
 export * from './catalog-store.ts';
 export * from './master-key.ts';
+export * from './optimizer.ts';

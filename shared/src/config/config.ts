@@ -64,8 +64,12 @@ export const ENV_SCHEMA = z.object({
   OCR_DEFAULT_LANGUAGES: z.string().regex(/^[a-z_]{3,16}([+,][a-z_]{3,16})*$/).default('eng'),
   /** A page rendered for OCR never exceeds this many pixels: larger pages are rendered at a lower DPI. */
   OCR_MAX_PIXELS: positiveInt.min(1_000_000).default(35_000_000),
-  /** A text layer with fewer non-blank characters than this counts as `mixed` and is OCR'd under ocr=auto. */
-  OCR_MIN_TEXT_CHARS: z.coerce.number().int().min(0).default(16),
+  /**
+   * A text layer with fewer non-blank characters than this counts as `mixed` and is OCR'd under
+   * ocr=auto. 1: any readable text layer is used (a title page of a book is not OCR'd); raise it
+   * for scans that carry a stamp or a header as their only text.
+   */
+  OCR_MIN_TEXT_CHARS: z.coerce.number().int().min(0).default(1),
   /** Images larger than this (in pixels) inside a PDF are not decoded when rendering (decompression bombs). */
   PDF_MAX_IMAGE_PIXELS: positiveInt.default(200_000_000),
 

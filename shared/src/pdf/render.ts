@@ -85,3 +85,34 @@ export function toPgm(image: GreyImage): Buffer {
   const header = Buffer.from(`P5\n${image.width} ${image.height}\n255\n`, 'ascii');
   return Buffer.concat([header, image.data]);
 }
+
+export interface JpegRender {
+  jpeg: Buffer;
+  width: number;
+  height: number;
+  ms: number;
+}
+
+/**
+ * Renders a page as JPEG for a vision model: the long side scaled to `longSidePx` (providers
+ * downscale larger images anyway, and bill by size), encoded natively by @napi-rs/canvas (a
+ * fraction of the cost of PNG).
+ */
+export async function renderPageJpeg(page: PDFPageProxy, canvasFactory: unknown, opts: { longSidePx: number; quality?: number }): Promise<JpegRender> {
+  const t0 = performance.now();
+  const base = page.getViewport({ scale: 1 });
+  const scale = opts.longSidePx / Math.max(base.width, base.height);
+  const viewport = page.getViewport({ scale });
+  const factory = canvasFactory as CanvasFactoryLike;
+  const entry = factory.create(Math.ceil(viewport.width), Math.ceil(viewport.height));
+  try {
+    const { canvas, context } = entry;
+    context.fillStyle = '#ffffff';
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    await page.render({ canvasContext: context as never, canvas: canvas as never, viewport, background: '#ffffff' }).promise;
+    const jpeg = await (canvas as unknown as { encode(f: 'jpeg', q: number): Promise<Buffer> }).encode('jpeg', opts.quality ?? 85);
+    return { jpeg, width: canvas.width, height: canvas.height, ms: Math.round(performance.now() - t0) };
+  } finally {
+    factory.destroy(entry);
+  }
+}

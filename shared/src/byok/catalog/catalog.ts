@@ -4,7 +4,7 @@ import { z } from 'zod';
 /**
  * The BYOK provider catalog: which AI providers a tenant can bring a key for, their models, list
  * prices, image token rules and default per-key rate limits. Version 1 ships as
- * `providers.v1.json` next to this file (the seed for Redis); every copy, bundled or stored, goes
+ * `providers.json` next to this file (the seed for Redis); every copy, bundled or stored, goes
  * through `parseCatalog`, which checks the shape and the cross-field rules below.
  *
  * Units: prices are USD per 1,000,000 tokens; costs computed here are integer micro-dollars
@@ -119,6 +119,8 @@ export const modelSchema = z
     /** The vendor's pricing page; null only where there is no price (self-hosted, local). */
     price_source: z.url({ protocol: /^https$/ }).nullable(),
     note: z.string().min(1).optional(),
+    /** Folio's rough 1–5 ranking for reading document pages (the optimizer's quality axis). */
+    quality: z.number().int().min(1).max(5).default(3),
   })
   .superRefine((m, ctx) => {
     if (m.vision && m.image_tokens === null) {
@@ -189,7 +191,8 @@ export type Provider = z.infer<typeof providerSchema>;
 
 export const catalogSchema = z
   .strictObject({
-    version: z.literal(1),
+    /** Bumped with every change of the bundled file; a higher version re-seeds unedited providers. */
+    version: z.number().int().positive(),
     description: z.string().min(1),
     /** When the prices were read from the price_source pages (YYYY-MM-DD). */
     prices_as_of: z.iso.date(),
@@ -252,11 +255,11 @@ export function parseCatalog(data: unknown, source = 'catalog'): Catalog {
   return parsed.data;
 }
 
-export const BUNDLED_CATALOG_URL = new URL('./providers.v1.json', import.meta.url);
+export const BUNDLED_CATALOG_URL = new URL('./providers.json', import.meta.url);
 
-/** Reads and validates `providers.v1.json` next to this file. A fresh object on every call. */
+/** Reads and validates `providers.json` next to this file. A fresh object on every call. */
 export function loadBundledCatalog(): Catalog {
-  const source = 'providers.v1.json';
+  const source = 'providers.json';
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(BUNDLED_CATALOG_URL, 'utf8'));
