@@ -36,11 +36,23 @@ describe('loadConfig', () => {
   it('requires tokens except on loopback outside production, and refuses to run open elsewhere', () => {
     expect(loadConfig({}).auth.required).toBe(false);
     expect(loadConfig({ HOST: '0.0.0.0' }).auth.required).toBe(true);
-    expect(loadConfig({ NODE_ENV: 'production' }).auth.required).toBe(true);
+    const key = `v1:${Buffer.alloc(32, 7).toString('base64')}`;
+    expect(loadConfig({ NODE_ENV: 'production', BYOK_ENCRYPTION_KEY: key }).auth.required).toBe(true);
     expect(loadConfig({ AUTH_REQUIRED: 'true' }).auth.required).toBe(true);
     expect(() => loadConfig({ HOST: '0.0.0.0', AUTH_REQUIRED: 'false' })).toThrow(/only allowed when HOST is a loopback/);
-    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_REQUIRED: 'false' })).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_REQUIRED: 'false', BYOK_ENCRYPTION_KEY: key })).toThrow(ConfigError);
     expect(() => loadConfig({ ADMIN_TOKEN: 'short' })).toThrow(/ADMIN_TOKEN/);
+  });
+
+  it('refuses production without a master key, and a malformed keyring, without echoing it', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/BYOK_ENCRYPTION_KEY is required in production/);
+    try {
+      loadConfig({ BYOK_ENCRYPTION_KEY: 'v1:not-base64-secretish-material' });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ConfigError).issues.join('\n')).toContain('BYOK_ENCRYPTION_KEY');
+      expect((err as Error).message).not.toContain('secretish');
+    }
   });
 
   it('returns a frozen object, and overrides make a new frozen copy', () => {
