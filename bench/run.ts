@@ -1,8 +1,8 @@
 /**
- * Folio benchmark: `npm run bench [text|small] [--same-bytes]` (no part named: both).
+ * Folio benchmark: `npm run bench [text|small|ocr] [--same-bytes] [--wait-load]` (no part named: all three).
  *
  * Starts a private redis-server (free port, never the shared 6379) and an s3rver in a temp dir,
- * then one Folio stack (API + workers in this process, default concurrency, tokens required: the
+ * then Folio stacks (API + workers in this process, default concurrency, tokens required: the
  * bench calls with a client token), and measures:
  *
  * - text:  freeculture.pdf (352 pages) uploaded through the HTTP API and polled every 20 ms until
@@ -12,11 +12,19 @@
  *          `--same-bytes` uploads the file unchanged.
  * - small: 200 generated one-page PDFs uploaded at concurrency 20: 202 latency p50/p99 and jobs/s
  *          until all are `completed`; plus plain BullMQ (200 adds, no-op worker) on the same Redis.
+ * - ocr:   scanned/freeculture-p20-29.pdf (10 image-only pages, 300 DPI) with default options
+ *          (every page OCR'd), 1 warm-up + 3 runs, on one stack per engine set-up (native
+ *          tesseract, native with OCR_CONCURRENCY=3, tesseract.js; each stopped before the next
+ *          starts): wall time, pages/min and CER against freeculture-gt/. References in the same
+ *          run: the tesseract CLI on pdftoppm's 300 DPI PGMs (2 in parallel, OMP_THREAD_LIMIT=1)
+ *          and `ocrmypdf --jobs 2 --sidecar … --output-type none`, 1 warm-up + 3 runs each.
+ *          Missing tools are installed from Debian's packages (tesseract-ocr, ocrmypdf, poppler-utils).
  *
- * PAGE_CONCURRENCY, PLAN_CONCURRENCY, TEXT_CHUNK_PAGES and PDF_CACHE_BYTES may be set in the
- * environment for experiments; the report says so. Prints a markdown table and writes
- * bench/results/<timestamp>.json. Everything it started is stopped and removed even on failure;
- * exits non-zero on failure. See docs/BENCHMARKS.md.
+ * `--wait-load` first waits (up to 5 min) for the 1-minute load average to fall under 0.5 and
+ * records whether it did. PAGE_CONCURRENCY, PLAN_CONCURRENCY, TEXT_CHUNK_PAGES and PDF_CACHE_BYTES
+ * may be set in the environment for experiments; the report says so. Prints a markdown table and
+ * writes bench/results/<timestamp>.json. Everything it started is stopped and removed even on
+ * failure; exits non-zero on failure. See docs/BENCHMARKS.md.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -35,9 +43,14 @@ import {
   type Infrastructure,
 } from '@folio/shared';
 import { startStack, type Stack } from '@folio/standalone';
+import { cer } from '../test/support/cer.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const FREECULTURE = path.resolve(ROOT, '../shared/corpus/born-digital/freeculture.pdf');
+const SCANNED = path.resolve(ROOT, '../shared/corpus/scanned/freeculture-p20-29.pdf');
+const SCANNED_GT_DIR = path.resolve(ROOT, '../shared/corpus/scanned/freeculture-gt');
+const SCANNED_PAGES = 10;
+const SCANNED_DPI = 300;
 const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
 
 const TEXT_RUNS = 5;
@@ -50,10 +63,20 @@ const SMALL_POLL_CONCURRENCY = 4;
 const TEXT_JOB_TIMEOUT_MS = 120_000;
 const SMALL_TIMEOUT_MS = 180_000;
 const RAW_TIMEOUT_MS = 60_000;
-/** The whole bench; past it everything is torn down and the process fails. */
-const GLOBAL_TIMEOUT_MS = 9 * 60_000;
+const OCR_RUNS = 3;
+const OCR_WARMUP = 1;
+const OCR_REF_RUNS = 3;
+const OCR_REF_WARMUP = 1;
+const OCR_JOB_TIMEOUT_MS = 300_000;
+const OCR_REF_TIMEOUT_MS = 300_000;
+/** `--wait-load`: wait for the 1-minute load average to fall under this, for at most LOAD_WAIT_MS. */
+const LOAD_TARGET = 0.5;
+const LOAD_WAIT_MS = 5 * 60_000;
+/** The whole bench (after any load wait); past it everything is torn down and the process fails. */
+const GLOBAL_TIMEOUT_MS = 25 * 60_000;
 
-type Part = 'text' | 'small';
+const PARTS = ['text', 'small', 'ocr'] as const;
+type Part = (typeof PARTS)[number];
 
 // ---------------------------------------------------------------------------------------------
 // small helpers
@@ -183,32 +206,69 @@ function pdftotextVersion(): string {
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0]?.trim() ?? 'unknown';
 }
 
-/** Installs poppler-utils when pdftotext is missing (apt-get update only if the first try fails). */
-function ensurePdftotext(): void {
-  if (havePdftotext()) return;
-  log('pdftotext missing: apt-get install -y poppler-utils');
-  const install = () => spawnSync('apt-get', ['install', '-y', 'poppler-utils'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (install().status !== 0) {
+/**
+ * Installs Debian packages for the tools that are missing (apt-get update only if the first try
+ * fails). Returns whether every check passes afterwards; never throws.
+ */
+function aptInstallFor(checks: Array<{ tool: string; ok: () => boolean; packages: string[] }>): boolean {
+  const missing = checks.filter((c) => !c.ok());
+  if (missing.length === 0) return true;
+  const packages = [...new Set(missing.flatMap((c) => c.packages))];
+  log(`${missing.map((c) => c.tool).join(', ')} missing: apt-get install -y ${packages.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => spawnSync('apt-get', ['install', '-y', ...packages], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  const r = install();
+  if (r.error !== undefined || r.status !== 0) {
     log('install failed: apt-get update, then retry');
-    spawnSync('apt-get', ['update'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    spawnSync('apt-get', ['update'], { stdio: ['ignore', 'ignore', 'inherit'], env });
     install();
   }
-  if (!havePdftotext()) throw new Error('pdftotext is not available and poppler-utils could not be installed');
+  return checks.every((c) => c.ok());
 }
 
-function timeCommand(cmd: string, args: string[]): Promise<number> {
+function ensurePdftotext(): void {
+  if (!aptInstallFor([{ tool: 'pdftotext', ok: havePdftotext, packages: ['poppler-utils'] }])) {
+    throw new Error('pdftotext is not available and poppler-utils could not be installed');
+  }
+}
+
+function timeCommand(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<number> {
+  return runCommand(cmd, args, { ...opts, captureStdout: false }).then((r) => r.ms);
+}
+
+/** Spawns a command (process start included in the time); rejects on a non-zero exit or a timeout. */
+function runCommand(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; captureStdout?: boolean; timeoutMs?: number } = {},
+): Promise<{ ms: number; stdout: string }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', opts.captureStdout ? 'pipe' : 'ignore', 'pipe'] });
+    const out: Buffer[] = [];
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => {
+    child.stdout?.on('data', (d: Buffer) => out.push(d));
+    child.stderr?.on('data', (d: Buffer) => {
+      if (stderr.length < 8_000) stderr += d.toString();
+    });
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
       const ms = performance.now() - t0;
-      if (code === 0) resolve(ms);
-      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.trim()}`));
+      if (code === 0) resolve({ ms, stdout: Buffer.concat(out).toString('utf8') });
+      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code ?? signal}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`));
     });
   });
+}
+
+function firstLine(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.error !== undefined) return 'not installed';
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0]?.trim() ?? 'unknown';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -221,23 +281,34 @@ interface Env {
   infra: Infrastructure;
   stack: Stack;
   prefix: string;
+  /** Stops the stack, Redis and s3rver and removes the temp dir (idempotent). */
+  stop(): Promise<void>;
 }
 
-const cleanups: Array<{ name: string; fn: () => Promise<void> }> = [];
+interface Cleanup {
+  name: string;
+  fn: () => Promise<void>;
+}
 
-async function cleanupAll(): Promise<void> {
-  while (cleanups.length > 0) {
-    const c = cleanups.pop() as { name: string; fn: () => Promise<void> };
-    const timeout = sleep(20_000).then(() => {
-      throw new Error('timed out');
-    });
+const cleanups: Cleanup[] = [];
+
+/** Runs cleanups last-in first-out, each bounded to 20 s; failures are logged, not thrown. */
+async function runCleanups(list: Cleanup[]): Promise<void> {
+  while (list.length > 0) {
+    const c = list.pop() as Cleanup;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), 20_000)));
     try {
       await Promise.race([c.fn(), timeout]);
     } catch (err) {
       log(`cleanup ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
+
+const cleanupAll = () => runCleanups(cleanups);
 
 /** Tuning variables taken from the environment for experiments (`TEXT_CHUNK_PAGES=16 npm run bench text`). */
 const TUNABLE = ['PAGE_CONCURRENCY', 'PLAN_CONCURRENCY', 'TEXT_CHUNK_PAGES', 'PDF_CACHE_BYTES'] as const;
@@ -251,14 +322,27 @@ function settingOverrides(): Record<string, string> {
   return out;
 }
 
-async function startEnv(): Promise<Env> {
+/**
+ * A private Redis, s3rver and Folio stack. `settings` are extra Folio settings (the OCR part's
+ * OCR_ENGINE, OCR_CONCURRENCY); everything else is at its default.
+ */
+async function startEnv(settings: Record<string, string> = {}): Promise<Env> {
+  // This environment's own cleanups, run by stop() or, on failure, by cleanupAll().
+  const own: Cleanup[] = [];
+  const entry: Cleanup = { name: 'bench environment', fn: () => runCleanups(own) };
+  cleanups.push(entry);
+  const stop = async () => {
+    const i = cleanups.indexOf(entry);
+    if (i >= 0) cleanups.splice(i, 1);
+    await runCleanups(own);
+  };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'folio-bench-'));
-  cleanups.push({ name: 'temp dir', fn: async () => fs.rmSync(dir, { recursive: true, force: true }) });
+  own.push({ name: 'temp dir', fn: async () => fs.rmSync(dir, { recursive: true, force: true }) });
   // Not persistent (no append-only file), like the test suite's private Redis.
   const redis = await startEmbeddedRedis({ dir: path.join(dir, 'redis'), persistent: false });
-  cleanups.push({ name: 'redis-server', fn: () => redis.stop() });
+  own.push({ name: 'redis-server', fn: () => redis.stop() });
   const s3 = await startEmbeddedS3({ dir: path.join(dir, 's3'), buckets: [] });
-  cleanups.push({ name: 's3rver', fn: () => s3.stop() });
+  own.push({ name: 's3rver', fn: () => s3.stop() });
 
   const id = randomUUID().slice(0, 8);
   const prefix = `bench${id}`;
@@ -282,14 +366,15 @@ async function startEnv(): Promise<Env> {
     // Everything else at its default (PAGE_CONCURRENCY = cores, TEXT_CHUNK_PAGES 32, …), unless
     // one of the tuning variables is set in the bench's environment for an experiment.
     ...settingOverrides(),
+    ...settings,
   });
   const logger = createLogger({ level: config.logLevel, name: 'bench' });
   const infra = await resolveInfrastructure(config, { embedded: false, logger }); // creates the bucket
-  cleanups.push({ name: 'infrastructure', fn: () => infra.stop() });
+  own.push({ name: 'infrastructure', fn: () => infra.stop() });
   const stack = await startStack(infra.config, { logger });
-  cleanups.push({ name: 'stack', fn: () => stack.close() });
+  own.push({ name: 'stack', fn: () => stack.close() });
   await createClientToken(stack.url, adminToken);
-  return { dir, redis, s3, infra, stack, prefix };
+  return { dir, redis, s3, infra, stack, prefix, stop };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -328,14 +413,35 @@ interface ResultPage {
   error?: unknown;
 }
 
-async function textRun(base: string, opts: { warmup: boolean; index: number; sameBytes: boolean; fields: Record<string, string> }): Promise<TextRun> {
-  const file = await fs.openAsBlob(FREECULTURE, { type: 'application/pdf' });
+type Phases = TextRun['phases'];
+
+interface DocumentRun<D> {
+  id: string;
+  total_ms: number;
+  upload_202_ms: number;
+  phases: Phases;
+  polls: number;
+  doc: D;
+}
+
+/**
+ * Uploads a file (with a unique trailing comment unless `sameBytes`), polls every POLL_MS until
+ * `completed` (any other terminal status fails), and fetches `document.json` outside the timed
+ * window. Phases as described in docs/BENCHMARKS.md.
+ */
+async function uploadAndWait<D>(
+  base: string,
+  file: string,
+  opts: { index: number; sameBytes: boolean; fields: Record<string, string>; timeoutMs: number },
+): Promise<DocumentRun<D>> {
+  const blob = await fs.openAsBlob(file, { type: 'application/pdf' });
+  const name = path.basename(file);
   // A trailing comment after %%EOF makes every upload a new document (new SHA-256): no worker
   // thread still has it open and no file cache holds it, as for a real new upload.
-  const body = opts.sameBytes ? file : new Blob([file, `\n%folio-bench ${randomUUID()} run ${opts.index}\n`], { type: 'application/pdf' });
+  const body = opts.sameBytes ? blob : new Blob([blob, `\n%folio-bench ${randomUUID()} run ${opts.index}\n`], { type: 'application/pdf' });
 
   const t0 = performance.now();
-  const id = await postPdf(base, body, 'freeculture.pdf', opts.fields);
+  const id = await postPdf(base, body, name, opts.fields);
   const t202 = performance.now();
   const wall202 = Date.now();
   let processingSeen: number | undefined;
@@ -351,7 +457,7 @@ async function textRun(base: string, opts: { warmup: boolean; index: number; sam
     if (pagesDoneSeen === undefined && total !== null && job.progress.pages_done + job.progress.pages_failed >= total) pagesDoneSeen = now;
     if (job.status === 'completed') break;
     assertNotFailed(job);
-    if (performance.now() - t0 > TEXT_JOB_TIMEOUT_MS) throw new Error(`freeculture job ${id} still ${job.status} after ${TEXT_JOB_TIMEOUT_MS} ms: ${JSON.stringify(job.progress)}`);
+    if (performance.now() - t0 > opts.timeoutMs) throw new Error(`${name} job ${id} still ${job.status} after ${opts.timeoutMs} ms: ${JSON.stringify(job.progress)}`);
     await sleep(POLL_MS);
   }
   const t1 = performance.now();
@@ -365,18 +471,12 @@ async function textRun(base: string, opts: { warmup: boolean; index: number; sam
   const processing = processingSeen ?? started;
   const pagesDone = Math.max(processing, pagesDoneSeen ?? finished);
 
-  // Outside the timed window: check the result and read the per-page times.
+  // Outside the timed window: the result.
   const res = await fetch(`${base}/api/v1/pdf/jobs/${id}/result?format=json`, { headers: AUTH });
   if (res.status !== 200) throw new Error(`result of ${id}: HTTP ${res.status}`);
-  const doc = (await res.json()) as { page_count: number; pages: ResultPage[] };
-  const failed = doc.pages.filter((p) => p.error !== undefined).length;
-  if (doc.page_count !== 352 || failed > 0) throw new Error(`freeculture result: ${doc.page_count} pages, ${failed} failed`);
-  const engines: Record<string, number> = {};
-  for (const p of doc.pages) engines[p.engine] = (engines[p.engine] ?? 0) + 1;
-  const textLayer = doc.pages.filter((p) => p.engine === 'text_layer');
-
+  const doc = (await res.json()) as D;
   return {
-    warmup: opts.warmup,
+    id,
     total_ms: round(total_ms),
     upload_202_ms: round(t202 - t0),
     phases: {
@@ -387,6 +487,26 @@ async function textRun(base: string, opts: { warmup: boolean; index: number; sam
       assemble: Math.max(0, finished - pagesDone),
       notice: Math.max(0, wall1 - finished),
     },
+    polls,
+    doc,
+  };
+}
+
+async function textRun(base: string, opts: { warmup: boolean; index: number; sameBytes: boolean; fields: Record<string, string> }): Promise<TextRun> {
+  const run = await uploadAndWait<{ page_count: number; pages: ResultPage[] }>(base, FREECULTURE, { ...opts, timeoutMs: TEXT_JOB_TIMEOUT_MS });
+  const { doc, total_ms } = run;
+  // Check the result and read the per-page times.
+  const failed = doc.pages.filter((p) => p.error !== undefined).length;
+  if (doc.page_count !== 352 || failed > 0) throw new Error(`freeculture result: ${doc.page_count} pages, ${failed} failed`);
+  const engines: Record<string, number> = {};
+  for (const p of doc.pages) engines[p.engine] = (engines[p.engine] ?? 0) + 1;
+  const textLayer = doc.pages.filter((p) => p.engine === 'text_layer');
+
+  return {
+    warmup: opts.warmup,
+    total_ms,
+    upload_202_ms: run.upload_202_ms,
+    phases: run.phases,
     pages: doc.page_count,
     pages_per_s: round(doc.page_count / (total_ms / 1000)),
     engines,
@@ -395,7 +515,7 @@ async function textRun(base: string, opts: { warmup: boolean; index: number; sam
     page_ms_sum: doc.pages.reduce((a, p) => a + p.timing_ms, 0),
     text_layer_ms_sum: textLayer.reduce((a, p) => a + p.timing_ms, 0),
     page_ms_max: Math.max(...doc.pages.map((p) => p.timing_ms)),
-    polls,
+    polls: run.polls,
   };
 }
 
@@ -484,6 +604,377 @@ async function benchText(env: Env, sameBytes: boolean): Promise<TextResult> {
     ratio_pages_per_s: round(ratio, 3),
     target_ratio: 0.5,
     target_met: ratio >= 0.5,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// ocr: freeculture-p20-29.pdf (10 scanned pages) through Folio, per engine set-up, beside the
+// tesseract CLI and OCRmyPDF
+
+interface OcrPage {
+  page: number;
+  engine: string;
+  classification?: string;
+  text: string;
+  chars: number;
+  confidence?: number;
+  timing_ms: number;
+  render?: { dpi: number; requested_dpi: number; capped: boolean; ms: number };
+  ocr_ms?: number;
+  error?: unknown;
+}
+
+/** Errors summed over all pages, over the summed ground-truth length (test/support/cer.ts per page). */
+interface CerFigure {
+  errors: number;
+  length: number;
+  percent: number;
+}
+
+function scannedGroundTruth(): string[] {
+  return Array.from({ length: SCANNED_PAGES }, (_, i) => fs.readFileSync(path.join(SCANNED_GT_DIR, `page-${String(i + 1).padStart(2, '0')}.txt`), 'utf8'));
+}
+
+function cerOfPages(texts: readonly string[], truth: readonly string[]): CerFigure {
+  if (texts.length !== truth.length) throw new Error(`CER: ${texts.length} page texts for ${truth.length} ground-truth pages`);
+  let errors = 0;
+  let length = 0;
+  texts.forEach((t, i) => {
+    const r = cer(t, truth[i] as string);
+    errors += r.errors;
+    length += r.length;
+  });
+  return { errors, length, percent: round((errors / length) * 100, 2) };
+}
+
+const pagesPerMin = (pages: number, ms: number) => round(pages / (ms / 60_000), 1);
+
+interface OcrRun {
+  warmup: boolean;
+  total_ms: number;
+  upload_202_ms: number;
+  phases: Phases;
+  pages_per_min: number;
+  engines: Record<string, number>;
+  cer: CerFigure;
+  /** Per page, from document.json: render time, engine time, whole page in its thread, DPI used. */
+  per_page: Array<{ page: number; render_ms: number; ocr_ms: number; ms: number; dpi: number }>;
+  render_ms_sum: number;
+  ocr_ms_sum: number;
+  page_ms_sum: number;
+  polls: number;
+}
+
+interface OcrTargets {
+  /** OCRmyPDF's median over Folio's: > 1 means Folio is faster. */
+  vs_ocrmypdf: { ratio: number; met: boolean } | null;
+  /** Folio pages/min over the tesseract CLI's (2 in parallel, rasterising not included): ≥ 0.8. */
+  vs_tesseract_pages_per_min: { ratio: number; target: number; met: boolean } | null;
+  /** Folio CER minus the tesseract CLI's, in percentage points: ≤ 0.5. */
+  cer_minus_tesseract_points: { diff: number; target: number; met: boolean } | null;
+}
+
+interface OcrSeries {
+  key: string;
+  label: string;
+  settings: Record<string, string>;
+  engine: string;
+  ocr_concurrency: number;
+  /** The set-up a plain installation gets on this machine (OCR_ENGINE=auto, OCR_CONCURRENCY = cores). */
+  default_setup: boolean;
+  loadavg_before: number[];
+  warmup_ms: number;
+  runs: OcrRun[];
+  median_ms: number;
+  min_ms: number;
+  max_ms: number;
+  pages_per_min_median: number;
+  upload_202_median_ms: number;
+  phases_median_ms: Record<string, number>;
+  render_ms_sum_median: number;
+  ocr_ms_sum_median: number;
+  page_ms_sum_median: number;
+  cer: CerFigure;
+  cer_percent_range: [number, number];
+  targets: OcrTargets;
+}
+
+interface OcrReference {
+  label: string;
+  command: string;
+  version: string;
+  runs_ms: number[];
+  warmup_ms: number;
+  median_ms: number;
+  min_ms: number;
+  max_ms: number;
+  pages_per_min_median: number;
+  cer: CerFigure;
+  /** tesseract CLI only: one pdftoppm process rasterising the 10 pages beforehand (not in runs_ms). */
+  rasterise_ms?: number;
+  /** tesseract CLI only: each page's tesseract process, median run. */
+  page_ms?: number[];
+}
+
+interface OcrResult {
+  file: string;
+  pages: number;
+  dpi: number;
+  tools: { tesseract: string; ocrmypdf: string; pdftoppm: string; tesseract_js: string; installed_ok: boolean };
+  series: OcrSeries[];
+  tesseract_cli: OcrReference | null;
+  ocrmypdf: OcrReference | null;
+  /** The targets, judged on the default set-up. */
+  targets: OcrTargets & { judged_on: string | null };
+  notes: string[];
+}
+
+const haveTesseractEng = () => {
+  const r = spawnSync('tesseract', ['--list-langs'], { encoding: 'utf8' });
+  return r.error === undefined && r.status === 0 && /^eng$/m.test(`${r.stdout}${r.stderr}`);
+};
+const haveOcrmypdf = () => {
+  const r = spawnSync('ocrmypdf', ['--version'], { stdio: 'ignore' });
+  return r.error === undefined && r.status === 0;
+};
+const havePdftoppm = () => spawnSync('pdftoppm', ['-v'], { stdio: 'ignore' }).error === undefined;
+
+/** Installs what the OCR part needs (before any stack starts: Folio caches whether tesseract exists). */
+function ensureOcrTools(): boolean {
+  return aptInstallFor([
+    { tool: 'tesseract (eng)', ok: haveTesseractEng, packages: ['tesseract-ocr', 'tesseract-ocr-eng'] },
+    { tool: 'ocrmypdf', ok: haveOcrmypdf, packages: ['ocrmypdf'] },
+    { tool: 'pdftoppm', ok: havePdftoppm, packages: ['poppler-utils'] },
+  ]);
+}
+
+function tesseractJsVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', 'tesseract.js', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function ocrRun(base: string, truth: readonly string[], expectedEngine: string, opts: { warmup: boolean; index: number; sameBytes: boolean }): Promise<OcrRun> {
+  // Default options: ocr=auto, which OCRs every page of an image-only document.
+  const run = await uploadAndWait<{ page_count: number; pages: OcrPage[] }>(base, SCANNED, { ...opts, fields: {}, timeoutMs: OCR_JOB_TIMEOUT_MS });
+  const { doc } = run;
+  const failed = doc.pages.filter((p) => p.error !== undefined);
+  if (doc.page_count !== SCANNED_PAGES || failed.length > 0) throw new Error(`${path.basename(SCANNED)} result: ${doc.page_count} pages, ${failed.length} failed ${JSON.stringify(failed[0]?.error ?? null)}`);
+  const engines: Record<string, number> = {};
+  for (const p of doc.pages) engines[p.engine] = (engines[p.engine] ?? 0) + 1;
+  if (engines[expectedEngine] !== SCANNED_PAGES) throw new Error(`${path.basename(SCANNED)}: pages by engine ${JSON.stringify(engines)}, expected all ${expectedEngine}`);
+  const pages = [...doc.pages].sort((a, b) => a.page - b.page);
+  const per_page = pages.map((p) => ({ page: p.page, render_ms: p.render?.ms ?? 0, ocr_ms: p.ocr_ms ?? 0, ms: p.timing_ms, dpi: p.render?.dpi ?? 0 }));
+  return {
+    warmup: opts.warmup,
+    total_ms: run.total_ms,
+    upload_202_ms: run.upload_202_ms,
+    phases: run.phases,
+    pages_per_min: pagesPerMin(SCANNED_PAGES, run.total_ms),
+    engines,
+    cer: cerOfPages(pages.map((p) => p.text), truth),
+    per_page,
+    render_ms_sum: round(per_page.reduce((a, p) => a + p.render_ms, 0)),
+    ocr_ms_sum: round(per_page.reduce((a, p) => a + p.ocr_ms, 0)),
+    page_ms_sum: round(per_page.reduce((a, p) => a + p.ms, 0)),
+    polls: run.polls,
+  };
+}
+
+interface OcrSetup {
+  key: string;
+  label: string;
+  settings: Record<string, string>;
+  engine: 'tesseract' | 'tesseract.js';
+}
+
+/** One stack for one engine set-up: started, 1 warm-up + OCR_RUNS runs, stopped. */
+async function ocrSeries(setup: OcrSetup, truth: readonly string[], sameBytes: boolean, defaultEngine: string): Promise<Omit<OcrSeries, 'targets'>> {
+  const loadBefore = os.loadavg().map((x) => round(x, 2));
+  const env = await startEnv(setup.settings);
+  try {
+    const base = env.stack.url;
+    const concurrency = env.stack.config.ocr.concurrency;
+    log(`ocr [${setup.label}]: stack ${base}, OCR_ENGINE ${env.stack.config.ocr.engine}, OCR_CONCURRENCY ${concurrency}`);
+    const runs: OcrRun[] = [];
+    for (let i = 0; i < OCR_WARMUP + OCR_RUNS; i++) {
+      const warmup = i < OCR_WARMUP;
+      const r = await ocrRun(base, truth, setup.engine, { warmup, index: i, sameBytes });
+      log(
+        `ocr [${setup.label}] ${warmup ? 'warm-up' : `run ${i - OCR_WARMUP + 1}/${OCR_RUNS}`}: ${r.total_ms} ms (${r.pages_per_min} pages/min), CER ${r.cer.percent} %, ` +
+          `render / OCR / page sums ${r.render_ms_sum} / ${r.ocr_ms_sum} / ${r.page_ms_sum} ms ${JSON.stringify(r.phases)}`,
+      );
+      runs.push(r);
+    }
+    const measured = runs.filter((r) => !r.warmup);
+    const med = median(measured.map((r) => r.total_ms));
+    const phaseNames = Object.keys(measured[0]?.phases ?? {}) as Array<keyof Phases>;
+    const byCer = [...measured].sort((a, b) => a.cer.percent - b.cer.percent);
+    return {
+      key: setup.key,
+      label: setup.label,
+      settings: setup.settings,
+      engine: setup.engine,
+      ocr_concurrency: concurrency,
+      default_setup: setup.engine === defaultEngine && setup.settings.OCR_CONCURRENCY === undefined,
+      loadavg_before: loadBefore,
+      warmup_ms: runs.find((r) => r.warmup)?.total_ms ?? NaN,
+      runs,
+      median_ms: round(med),
+      min_ms: round(Math.min(...measured.map((r) => r.total_ms))),
+      max_ms: round(Math.max(...measured.map((r) => r.total_ms))),
+      pages_per_min_median: pagesPerMin(SCANNED_PAGES, med),
+      upload_202_median_ms: round(median(measured.map((r) => r.upload_202_ms))),
+      phases_median_ms: Object.fromEntries(phaseNames.map((k) => [k, round(median(measured.map((r) => r.phases[k])))])),
+      render_ms_sum_median: round(median(measured.map((r) => r.render_ms_sum))),
+      ocr_ms_sum_median: round(median(measured.map((r) => r.ocr_ms_sum))),
+      page_ms_sum_median: round(median(measured.map((r) => r.page_ms_sum))),
+      cer: (byCer[Math.floor(byCer.length / 2)] as OcrRun).cer,
+      cer_percent_range: [byCer[0]?.cer.percent ?? NaN, byCer[byCer.length - 1]?.cer.percent ?? NaN],
+    };
+  } finally {
+    await env.stop();
+  }
+}
+
+function summariseReference(label: string, command: string, version: string, runs: Array<{ warmup: boolean; ms: number; texts: string[]; page_ms?: number[] }>, truth: readonly string[]): OcrReference {
+  const measured = runs.filter((r) => !r.warmup);
+  const med = median(measured.map((r) => r.ms));
+  const byMs = [...measured].sort((a, b) => a.ms - b.ms);
+  const mid = byMs[Math.floor(byMs.length / 2)] as (typeof runs)[number];
+  return {
+    label,
+    command,
+    version,
+    runs_ms: measured.map((r) => round(r.ms)),
+    warmup_ms: round(runs.find((r) => r.warmup)?.ms ?? NaN),
+    median_ms: round(med),
+    min_ms: round(byMs[0]?.ms ?? NaN),
+    max_ms: round(byMs[byMs.length - 1]?.ms ?? NaN),
+    pages_per_min_median: pagesPerMin(SCANNED_PAGES, med),
+    cer: cerOfPages(mid.texts, truth),
+    ...(mid.page_ms ? { page_ms: mid.page_ms.map((x) => round(x)) } : {}),
+  };
+}
+
+/** Native tesseract, one process per page, 2 at a time, on pdftoppm's 300 DPI grey PGMs. */
+async function benchTesseractCli(truth: readonly string[]): Promise<OcrReference> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'folio-bench-tess-'));
+  try {
+    const raster = await runCommand('pdftoppm', ['-r', String(SCANNED_DPI), '-gray', SCANNED, path.join(dir, 'p')], { timeoutMs: OCR_REF_TIMEOUT_MS });
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.pgm')).sort();
+    if (files.length !== SCANNED_PAGES) throw new Error(`pdftoppm wrote ${files.length} PGMs, expected ${SCANNED_PAGES}`);
+    log(`tesseract CLI: pdftoppm rasterised ${files.length} pages in ${round(raster.ms)} ms (not timed below)`);
+    const env = { ...process.env, OMP_THREAD_LIMIT: '1' };
+    const runs: Array<{ warmup: boolean; ms: number; texts: string[]; page_ms: number[] }> = [];
+    for (let i = 0; i < OCR_REF_WARMUP + OCR_REF_RUNS; i++) {
+      const t0 = performance.now();
+      const out = await mapLimit(files, 2, (f) =>
+        runCommand('tesseract', [path.join(dir, f), '-', '--dpi', String(SCANNED_DPI), '-l', 'eng'], { env, captureStdout: true, timeoutMs: OCR_REF_TIMEOUT_MS }),
+      );
+      const ms = performance.now() - t0;
+      const r = { warmup: i < OCR_REF_WARMUP, ms, texts: out.map((o) => o.stdout), page_ms: out.map((o) => o.ms) };
+      log(`tesseract CLI ${r.warmup ? 'warm-up' : `run ${i - OCR_REF_WARMUP + 1}/${OCR_REF_RUNS}`}: ${round(ms)} ms, CER ${cerOfPages(r.texts, truth).percent} %`);
+      runs.push(r);
+    }
+    const ref = summariseReference(
+      'tesseract CLI, 2 processes in parallel',
+      `pdftoppm -r ${SCANNED_DPI} -gray freeculture-p20-29.pdf p; then per page, 2 at a time: OMP_THREAD_LIMIT=1 tesseract p-NN.pgm - --dpi ${SCANNED_DPI} -l eng`,
+      firstLine('tesseract', ['--version']),
+      runs,
+      truth,
+    );
+    return { ...ref, rasterise_ms: round(raster.ms) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `ocrmypdf --jobs 2 --sidecar out.txt --output-type none freeculture-p20-29.pdf -`; pages split on form feeds. */
+async function benchOcrmypdf(truth: readonly string[]): Promise<OcrReference> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'folio-bench-ocrmypdf-'));
+  try {
+    const runs: Array<{ warmup: boolean; ms: number; texts: string[] }> = [];
+    for (let i = 0; i < OCR_REF_WARMUP + OCR_REF_RUNS; i++) {
+      const sidecar = path.join(dir, `out-${i}.txt`);
+      // OCRmyPDF sets OMP_THREAD_LIMIT for its tesseract processes itself; the bench's env has none.
+      const env = { ...process.env };
+      delete env.OMP_THREAD_LIMIT;
+      const { ms } = await runCommand('ocrmypdf', ['--jobs', '2', '--sidecar', sidecar, '--output-type', 'none', SCANNED, '-'], { cwd: dir, env, timeoutMs: OCR_REF_TIMEOUT_MS });
+      const texts = fs.readFileSync(sidecar, 'utf8').split('\f');
+      while (texts.length > SCANNED_PAGES && (texts[texts.length - 1] as string).trim() === '') texts.pop();
+      const r = { warmup: i < OCR_REF_WARMUP, ms, texts };
+      log(`ocrmypdf ${r.warmup ? 'warm-up' : `run ${i - OCR_REF_WARMUP + 1}/${OCR_REF_RUNS}`}: ${round(ms)} ms, CER ${cerOfPages(texts, truth).percent} %`);
+      runs.push(r);
+    }
+    return summariseReference(
+      'OCRmyPDF, --jobs 2',
+      'ocrmypdf --jobs 2 --sidecar out.txt --output-type none freeculture-p20-29.pdf -',
+      firstLine('ocrmypdf', ['--version']),
+      runs,
+      truth,
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function ocrTargets(s: Omit<OcrSeries, 'targets'>, cli: OcrReference | null, omp: OcrReference | null): OcrTargets {
+  const vsOmp = omp === null ? null : round(omp.median_ms / s.median_ms, 3);
+  const vsCli = cli === null ? null : round(s.pages_per_min_median / cli.pages_per_min_median, 3);
+  const cerDiff = cli === null ? null : round(s.cer.percent - cli.cer.percent, 2);
+  return {
+    vs_ocrmypdf: vsOmp === null ? null : { ratio: vsOmp, met: vsOmp > 1 },
+    vs_tesseract_pages_per_min: vsCli === null ? null : { ratio: vsCli, target: 0.8, met: vsCli >= 0.8 },
+    cer_minus_tesseract_points: cerDiff === null ? null : { diff: cerDiff, target: 0.5, met: cerDiff <= 0.5 },
+  };
+}
+
+async function benchOcr(sameBytes: boolean, toolsOk: boolean): Promise<OcrResult> {
+  const truth = scannedGroundTruth();
+  const notes: string[] = [];
+  const native = haveTesseractEng();
+  if (!toolsOk) notes.push('some OCR tools could not be installed: the set-ups and references that need them are left out');
+  const setups: OcrSetup[] = [
+    ...(native
+      ? [
+          { key: 'native', label: 'native tesseract', settings: { OCR_ENGINE: 'tesseract' }, engine: 'tesseract' as const },
+          { key: 'native_c3', label: 'native tesseract, OCR_CONCURRENCY=3', settings: { OCR_ENGINE: 'tesseract', OCR_CONCURRENCY: '3' }, engine: 'tesseract' as const },
+        ]
+      : []),
+    { key: 'tesseract_js', label: 'tesseract.js', settings: { OCR_ENGINE: 'tesseract.js' }, engine: 'tesseract.js' },
+  ];
+  // OCR_ENGINE=auto (the default) takes native tesseract when it is installed with the language.
+  const defaultEngine = native ? 'tesseract' : 'tesseract.js';
+  const series: Array<Omit<OcrSeries, 'targets'>> = [];
+  for (const setup of setups) series.push(await ocrSeries(setup, truth, sameBytes, defaultEngine));
+
+  // References with no Folio stack running.
+  const cli = native && havePdftoppm() ? await benchTesseractCli(truth) : null;
+  const omp = haveOcrmypdf() ? await benchOcrmypdf(truth) : null;
+  if (cli === null) notes.push('tesseract CLI reference not measured (tesseract or pdftoppm missing)');
+  if (omp === null) notes.push('OCRmyPDF reference not measured (ocrmypdf missing)');
+
+  const full: OcrSeries[] = series.map((s) => ({ ...s, targets: ocrTargets(s, cli, omp) }));
+  const def = full.find((s) => s.default_setup) ?? null;
+  return {
+    file: path.relative(ROOT, SCANNED),
+    pages: SCANNED_PAGES,
+    dpi: SCANNED_DPI,
+    tools: {
+      tesseract: firstLine('tesseract', ['--version']),
+      ocrmypdf: firstLine('ocrmypdf', ['--version']),
+      pdftoppm: firstLine('pdftoppm', ['-v']),
+      tesseract_js: tesseractJsVersion(),
+      installed_ok: toolsOk,
+    },
+    series: full,
+    tesseract_cli: cli,
+    ocrmypdf: omp,
+    targets: def === null ? { judged_on: null, vs_ocrmypdf: null, vs_tesseract_pages_per_min: null, cer_minus_tesseract_points: null } : { judged_on: def.key, ...def.targets },
+    notes,
   };
 }
 
@@ -659,7 +1150,54 @@ function machine() {
   };
 }
 
-function table(text: TextResult | undefined, small: SmallResult | undefined): string {
+const metText = (met: boolean) => (met ? '(met)' : '(not met)');
+
+function ocrTargetCells(t: OcrTargets): string {
+  const a = t.vs_ocrmypdf ? `${t.vs_ocrmypdf.ratio}× OCRmyPDF's speed ${metText(t.vs_ocrmypdf.met)}` : 'OCRmyPDF not measured';
+  const b = t.vs_tesseract_pages_per_min ? `${t.vs_tesseract_pages_per_min.ratio}× the CLI's pages/min ${metText(t.vs_tesseract_pages_per_min.met)}` : 'CLI not measured';
+  const c = t.cer_minus_tesseract_points ? `CER ${t.cer_minus_tesseract_points.diff >= 0 ? '+' : ''}${t.cer_minus_tesseract_points.diff} points vs the CLI ${metText(t.cer_minus_tesseract_points.met)}` : '';
+  return [a, b, c].filter((x) => x !== '').join('; ');
+}
+
+function ocrRows(ocr: OcrResult): string[] {
+  const rows: string[] = [];
+  for (const s of ocr.series) {
+    const p = s.phases_median_ms;
+    rows.push(
+      `| ${path.basename(ocr.file)} (${ocr.pages} scanned p., ${ocr.dpi} DPI), Folio end to end, **${s.label}** (OCR_CONCURRENCY ${s.ocr_concurrency}${s.default_setup ? ', the default set-up here' : ''}), median of ${OCR_RUNS} | ${s.median_ms} ms (${s.min_ms}–${s.max_ms}) = **${s.pages_per_min_median} pages/min**, CER ${s.cer.percent} % |`,
+      `| … warm-up run (first job on a new stack) | ${s.warmup_ms} ms |`,
+      `| … phases, medians: queue wait / planning / pages / assemble / poll notice | ${p.queue_wait} / ${p.planning} / ${p.pages} / ${p.assemble} / ${p.notice} ms |`,
+      `| … the 10 pages' times summed over all threads, median: render / OCR engine / whole page | ${s.render_ms_sum_median} / ${s.ocr_ms_sum_median} / ${s.page_ms_sum_median} ms |`,
+      `| … against the targets | ${ocrTargetCells(s.targets)} |`,
+    );
+  }
+  if (ocr.tesseract_cli) {
+    const c = ocr.tesseract_cli;
+    rows.push(
+      `| tesseract CLI (${c.version}), 10 PGMs, 2 processes in parallel, OMP_THREAD_LIMIT=1, median of ${OCR_REF_RUNS} | ${c.median_ms} ms (${c.min_ms}–${c.max_ms}) = **${c.pages_per_min_median} pages/min**, CER ${c.cer.percent} % |`,
+      `| … \`pdftoppm -r ${ocr.dpi} -gray\` beforehand (one process, not in the figure above) | ${c.rasterise_ms} ms |`,
+    );
+  }
+  if (ocr.ocrmypdf) {
+    const o = ocr.ocrmypdf;
+    rows.push(`| \`ocrmypdf --jobs 2 --sidecar out.txt --output-type none\` (${o.version}), median of ${OCR_REF_RUNS} | ${o.median_ms} ms (${o.min_ms}–${o.max_ms}) = **${o.pages_per_min_median} pages/min**, CER ${o.cer.percent} % |`);
+  }
+  const t = ocr.targets;
+  const def = ocr.series.find((s) => s.key === t.judged_on);
+  if (def) {
+    const omp = ocr.ocrmypdf;
+    const cli = ocr.tesseract_cli;
+    rows.push(
+      `| **target: Folio (${def.label}) faster than OCRmyPDF** | ${t.vs_ocrmypdf && omp ? `**${t.vs_ocrmypdf.ratio}×** (${def.median_ms} vs ${omp.median_ms} ms) ${metText(t.vs_ocrmypdf.met)}` : 'not measured'} |`,
+      `| **target: Folio pages/min ≥ 0.8 × the tesseract CLI's** | ${t.vs_tesseract_pages_per_min && cli ? `**${t.vs_tesseract_pages_per_min.ratio}** (${def.pages_per_min_median} vs ${cli.pages_per_min_median} pages/min) ${metText(t.vs_tesseract_pages_per_min.met)}` : 'not measured'} |`,
+      `| **target: Folio CER ≤ the tesseract CLI's + 0.5 points** | ${t.cer_minus_tesseract_points && cli ? `**${def.cer.percent} % vs ${cli.cer.percent} %** (${t.cer_minus_tesseract_points.diff >= 0 ? '+' : ''}${t.cer_minus_tesseract_points.diff} points) ${metText(t.cer_minus_tesseract_points.met)}` : 'not measured'} |`,
+    );
+  }
+  for (const n of ocr.notes) rows.push(`| note | ${n} |`);
+  return rows;
+}
+
+function table(text: TextResult | undefined, small: SmallResult | undefined, ocr: OcrResult | undefined): string {
   const rows: string[] = ['| measure | value |', '| --- | --- |'];
   if (text) {
     for (const f of [text.series.default, text.series.ocr_never]) {
@@ -687,35 +1225,81 @@ function table(text: TextResult | undefined, small: SmallResult | undefined): st
       `| plain BullMQ, ${small.bullmq.jobs} adds + no-op worker (concurrency ${small.bullmq.worker_concurrency}) | ${small.bullmq.all_completed_ms} ms = **${small.bullmq.jobs_per_s} jobs/s** |`,
     );
   }
+  if (ocr) rows.push(...ocrRows(ocr));
   return rows.join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
 // main
 
+/** `--wait-load`: polls the 1-minute load average until it is under LOAD_TARGET, for at most LOAD_WAIT_MS. */
+async function waitForLoad(): Promise<{ target: number; waited_s: number; reached: boolean; load1: number }> {
+  const t0 = Date.now();
+  let lastLog = 0;
+  for (;;) {
+    const load1 = round(os.loadavg()[0] ?? 0, 2);
+    const waited = Date.now() - t0;
+    if (load1 < LOAD_TARGET || waited >= LOAD_WAIT_MS) {
+      const reached = load1 < LOAD_TARGET;
+      log(`load average ${load1} after waiting ${round(waited / 1000)} s: ${reached ? 'under' : 'still not under'} ${LOAD_TARGET}`);
+      return { target: LOAD_TARGET, waited_s: round(waited / 1000), reached, load1 };
+    }
+    if (waited - lastLog >= 30_000) {
+      log(`waiting for the 1-minute load average (${load1}) to fall under ${LOAD_TARGET} …`);
+      lastLog = waited;
+    }
+    await sleep(5_000);
+  }
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const sameBytes = args.includes('--same-bytes');
+  const waitLoad = args.includes('--wait-load');
+  for (const a of args.filter((x) => x.startsWith('--'))) if (a !== '--same-bytes' && a !== '--wait-load') throw new Error(`unknown option ${a}: use --same-bytes or --wait-load`);
   const named = args.filter((a) => !a.startsWith('--'));
-  for (const a of named) if (a !== 'text' && a !== 'small') throw new Error(`unknown part ${JSON.stringify(a)}: use text, small or nothing (both)`);
-  const parts: Part[] = named.length === 0 ? ['text', 'small'] : (named as Part[]);
+  for (const a of named) if (!(PARTS as readonly string[]).includes(a)) throw new Error(`unknown part ${JSON.stringify(a)}: use ${PARTS.join(', ')} or nothing (all)`);
+  const parts: Part[] = named.length === 0 ? [...PARTS] : PARTS.filter((p) => named.includes(p));
 
-  const m = machine();
+  // Tools first: Folio decides once per process whether native tesseract exists.
+  const ocrToolsOk = parts.includes('ocr') ? ensureOcrTools() : true;
+  const loadWait = waitLoad ? await waitForLoad() : null;
+
+  const m = {
+    ...machine(),
+    pdftotext: havePdftotext() ? pdftotextVersion() : 'not installed',
+    tesseract: firstLine('tesseract', ['--version']),
+    ocrmypdf: firstLine('ocrmypdf', ['--version']),
+    tesseract_js: tesseractJsVersion(),
+  };
   console.log(`node ${m.node} | CPU ${m.cpu} | ${m.cores} cores | load average ${m.loadavg_start.join(' ')} | ${m.platform}`);
-  if ((m.loadavg_start[0] ?? 0) >= 0.5) console.log(`WARNING: 1-minute load average ${m.loadavg_start[0]} ≥ 0.5 at start; figures may be pessimistic.`);
+  console.log(`${m.pdftotext} | ${m.tesseract} | ocrmypdf ${m.ocrmypdf} | tesseract.js ${m.tesseract_js}`);
+  if ((m.loadavg_start[0] ?? 0) >= LOAD_TARGET) console.log(`WARNING: 1-minute load average ${m.loadavg_start[0]} ≥ ${LOAD_TARGET} at start; figures may be pessimistic.`);
 
   const started = new Date();
-  const env = await startEnv();
   const overrides = settingOverrides();
   if (Object.keys(overrides).length > 0) console.log(`settings from the environment (not defaults): ${JSON.stringify(overrides)}`);
-  console.log(`stack ${env.stack.url} | redis ${env.redis.url} | s3 ${env.s3.endpoint} | PAGE_CONCURRENCY ${env.stack.config.processing.pageConcurrency} | PLAN_CONCURRENCY ${env.stack.config.processing.planConcurrency} | TEXT_CHUNK_PAGES ${env.stack.config.processing.textChunkPages}`);
 
   let text: TextResult | undefined;
   let small: SmallResult | undefined;
-  if (parts.includes('text')) text = await benchText(env, sameBytes);
-  if (parts.includes('small')) small = await benchSmall(env);
+  let ocr: OcrResult | undefined;
+  let stackSettings: Record<string, unknown> = {};
+  if (parts.includes('text') || parts.includes('small')) {
+    const env = await startEnv();
+    const c = env.stack.config;
+    stackSettings = { page_concurrency: c.processing.pageConcurrency, plan_concurrency: c.processing.planConcurrency, text_chunk_pages: c.processing.textChunkPages, ocr_engine: c.ocr.engine, ocr_concurrency: c.ocr.concurrency };
+    console.log(`stack ${env.stack.url} | redis ${env.redis.url} | s3 ${env.s3.endpoint} | PAGE_CONCURRENCY ${c.processing.pageConcurrency} | PLAN_CONCURRENCY ${c.processing.planConcurrency} | TEXT_CHUNK_PAGES ${c.processing.textChunkPages} | OCR_ENGINE ${c.ocr.engine} | OCR_CONCURRENCY ${c.ocr.concurrency}`);
+    try {
+      if (parts.includes('text')) text = await benchText(env, sameBytes);
+      if (parts.includes('small')) small = await benchSmall(env);
+    } finally {
+      await env.stop();
+    }
+  }
+  // One stack per OCR set-up, each stopped before the next starts.
+  if (parts.includes('ocr')) ocr = await benchOcr(sameBytes, ocrToolsOk);
 
-  const out = table(text, small);
+  const out = table(text, small, ocr);
   console.log(`\n${out}\n`);
   const loadEnd = os.loadavg().map((x) => round(x, 2));
   console.log(`load average at end: ${loadEnd.join(' ')}`);
@@ -724,12 +1308,10 @@ async function main(): Promise<void> {
     started_at: started.toISOString(),
     finished_at: new Date().toISOString(),
     parts,
-    machine: { ...m, loadavg_end: loadEnd },
+    machine: { ...m, load_wait: loadWait, loadavg_end: loadEnd },
     settings: {
-      page_concurrency: env.stack.config.processing.pageConcurrency,
-      plan_concurrency: env.stack.config.processing.planConcurrency,
-      text_chunk_pages: env.stack.config.processing.textChunkPages,
-      overridden_from_env: settingOverrides(),
+      ...stackSettings,
+      overridden_from_env: overrides,
       same_bytes: sameBytes,
       node_env: 'development',
       auth_required: true,
@@ -739,6 +1321,7 @@ async function main(): Promise<void> {
     },
     ...(text ? { text } : {}),
     ...(small ? { small } : {}),
+    ...(ocr ? { ocr } : {}),
     table_markdown: out,
   };
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
@@ -749,9 +1332,9 @@ async function main(): Promise<void> {
 
 let exitCode = 0;
 const watchdog = setTimeout(() => {
-  log(`the bench took longer than ${GLOBAL_TIMEOUT_MS / 1000} s: aborting`);
+  log(`the bench took longer than ${(GLOBAL_TIMEOUT_MS + LOAD_WAIT_MS) / 1000} s: aborting`);
   void cleanupAll().finally(() => process.exit(1));
-}, GLOBAL_TIMEOUT_MS);
+}, GLOBAL_TIMEOUT_MS + LOAD_WAIT_MS);
 watchdog.unref();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {

@@ -27,3 +27,4 @@ export * from './auth/token-store.ts';
 export * from './byok/index.ts';
 export * from './providers/clients.ts';
 export * from './providers/vision.ts';
+export * from './usage/index.ts';

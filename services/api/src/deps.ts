@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import type { CatalogStore, Config, HttpMetrics, JobStore, KeyStore, Logger, ObjectStore, Queues, TokenStore } from '@folio/shared';
+import type { CatalogStore, Config, HttpMetrics, JobStore, KeyStore, Logger, ObjectStore, Queues, TokenStore, UsageLedger } from '@folio/shared';
 
 /** Everything the HTTP layer talks to, built once at start-up and passed in. */
 export interface ApiDeps {
@@ -11,6 +11,7 @@ export interface ApiDeps {
   tokens: TokenStore;
   keys: KeyStore;
   catalog: CatalogStore;
+  usage: UsageLedger;
   /** Resolves once the provider catalog is seeded in Redis (retried on the next call after a failure). */
   catalogReady(): Promise<void>;
   store: ObjectStore;

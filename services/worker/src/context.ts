@@ -1,8 +1,11 @@
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import {
+  CatalogStore,
   JobStore,
+  KeyStore,
   ObjectStore,
+  parseKeyring,
   createLogger,
   createRedis,
   type Config,
@@ -18,6 +21,8 @@ export interface WorkerContext {
   jobs: JobStore;
   store: ObjectStore;
   pdfs: PdfSource;
+  /** The provider catalog and the tenants' keys; absent when no master key is configured. */
+  byok: { catalog: CatalogStore; keys: KeyStore } | undefined;
   close(): Promise<void>;
 }
 
@@ -39,6 +44,10 @@ export function createWorkerContext(config: Config, name: string): WorkerContext
     jobs: new JobStore(redis, config.redis.prefix),
     store,
     pdfs,
+    byok:
+      config.byok.encryptionKey === undefined
+        ? undefined
+        : { catalog: new CatalogStore(redis, config.redis.prefix), keys: new KeyStore(redis, config.redis.prefix, parseKeyring(config.byok.encryptionKey)) },
     async close() {
       await pdfs.closeAll();
       store.client.destroy();

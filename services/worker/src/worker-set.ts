@@ -6,6 +6,8 @@ import {
   createRedis,
   createQueues,
   closeQueues,
+  resolveMasterKey,
+  UsageAggregator,
   type Config,
   type Logger,
   type Queues,
@@ -28,11 +30,13 @@ const processorFile = (name: string) => fileURLToPath(new URL(`./processors/${na
  * threads, one per unit of concurrency: it uses every core, and a document that exhausts a thread's
  * heap cap kills that thread only. Assembling and housekeeping are light and stay in the main thread.
  */
-export async function startWorkers(config: Config, deps: { logger: Logger; registry?: Registry }): Promise<WorkerSet> {
-  if (config.redis.url === undefined) throw new Error('redis.url must be resolved before workers start');
+export async function startWorkers(configIn: Config, deps: { logger: Logger; registry?: Registry }): Promise<WorkerSet> {
+  if (configIn.redis.url === undefined) throw new Error('redis.url must be resolved before workers start');
   const { logger } = deps;
+  // Threads get the master keyring through the config they are started with.
+  const { config } = resolveMasterKey(configIn, logger);
   const ctx = createWorkerContext(config, 'folio-worker');
-  const connection = createRedis(config.redis.url, 'worker', logger, 'worker-bullmq') as unknown as ConnectionOptions;
+  const connection = createRedis(configIn.redis.url, 'worker', logger, 'worker-bullmq') as unknown as ConnectionOptions;
   const queues: Queues = createQueues(ctx.redis, config.redis.prefix, config.processing.jobAttempts);
   const metrics = deps.registry ? createJobMetrics(deps.registry) : undefined;
 
@@ -76,6 +80,13 @@ export async function startWorkers(config: Config, deps: { logger: Logger; regis
     { name: 'retention-sweep', data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
   );
 
+  // Applies the usage ledger to the totals, exactly once, from every worker process.
+  const aggregator = new UsageAggregator(ctx.redis, config.redis.prefix, {
+    consumer: `worker-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    onError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'usage aggregation failed; retrying'),
+  });
+  aggregator.start(1_000);
+
   const isFinal = (job: Job) => job.attemptsMade >= (job.opts.attempts ?? 1);
   const folioId = (job: Job) => (job.data as { jobId?: string }).jobId;
 
@@ -115,6 +126,7 @@ export async function startWorkers(config: Config, deps: { logger: Logger; regis
     workers,
     async close(force = false) {
       await Promise.allSettled(workers.map((w) => w.close(force)));
+      await aggregator.stop();
       await closeQueues(queues);
       (connection as unknown as { disconnect(): void }).disconnect();
       await ctx.close();

@@ -4,3 +4,5 @@ export * from './key-store.ts';
 export * from './catalog-store.ts';
 export * from './master-key.ts';
 export * from './optimizer.ts';
+export * from './engine-plan.ts';
+export * from './admission/admission.ts';

@@ -98,6 +98,13 @@ export const ENV_SCHEMA = z.object({
   AZURE_OPENAI_ENDPOINT: z.string().url().optional(),
   OPENAI_COMPATIBLE_BASE_URL: z.string().url().optional(),
 
+  /** Output-token cap of every vision call: with the input estimate, every call's worst-case cost is known. */
+  VISION_MAX_OUTPUT_TOKENS: positiveInt.max(64_000).default(4096),
+  /** Time limit of one vision call (the SDK's timeout; a call past it is settled at its worst case). */
+  VISION_TIMEOUT_MS: positiveInt.default(60_000),
+  /** Default monthly budget of every tenant for provider calls, in USD (unset: none). */
+  TENANT_MONTHLY_BUDGET_USD: z.coerce.number().positive().optional(),
+
   URL_FETCH_ALLOW_LIST: csv,
   URL_FETCH_TIMEOUT_MS: positiveInt.default(30_000),
   URL_FETCH_MAX_REDIRECTS: z.coerce.number().int().min(0).max(20).default(5),
@@ -147,6 +154,11 @@ export interface Config {
     readonly required: boolean;
     readonly adminToken: string | undefined;
     readonly defaultTenant: string;
+  };
+  readonly vision: {
+    readonly maxOutputTokens: number;
+    readonly timeoutMs: number;
+    readonly tenantMonthlyBudgetUsd: number | undefined;
   };
   readonly byok: {
     /** Keyring text; filled in at start-up in development when unset (see resolveMasterKey). */
@@ -240,6 +252,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       minTextChars: e.OCR_MIN_TEXT_CHARS,
       maxImagePixels: e.PDF_MAX_IMAGE_PIXELS,
     },
+    vision: { maxOutputTokens: e.VISION_MAX_OUTPUT_TOKENS, timeoutMs: e.VISION_TIMEOUT_MS, tenantMonthlyBudgetUsd: e.TENANT_MONTHLY_BUDGET_USD },
     byok: {
       encryptionKey: e.BYOK_ENCRYPTION_KEY,
       environment: e.BYOK_ENVIRONMENT,

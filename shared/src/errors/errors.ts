@@ -27,6 +27,10 @@ export const ERROR_CATALOG = {
   page_timeout: { status: 422, description: 'A page took longer than the per-page time limit.' },
   page_failed: { status: 422, description: 'A page could not be read; the other pages are still returned.' },
   ocr_failed: { status: 422, description: 'The OCR engine failed on a page (or a requested language is not installed on the worker).' },
+  provider_error: { status: 502, description: 'A vision provider failed on a page (server error, malformed answer, refused request); with fallback_strategy=cascade the next engine was tried.' },
+  provider_auth_failed: { status: 502, description: 'Every key of the provider was rejected (401/403); the keys are marked invalid.' },
+  rate_limited: { status: 429, description: 'A provider or key rate limit was reached; the page waits for exactly the time the limit needs (never a failure on its own).' },
+  budget_exceeded: { status: 402, description: "A page would have passed the job's budget_constraint or the tenant's monthly budget; it fell back to a cheaper engine or failed." },
   cancelled: { status: 409, description: 'The job was cancelled by its owner.' },
 } as const satisfies Record<string, { status: number; description: string }>;
 

@@ -28,6 +28,10 @@ export interface JobRecord {
   expiresAt: number;
   error?: JobError;
   requestId?: string;
+  /** The engine plan for pages that need a model (the seed's `byok_optimization`). */
+  optimization?: unknown;
+  /** What provider calls actually cost, in integer micro-dollars. */
+  costMicroUsd?: number;
 }
 
 /** Public shape of a job as the API returns it (snake_case, ISO timestamps). */
@@ -55,6 +59,8 @@ export function toJobView(r: JobRecord, urls: { status: string; result: string }
       duration_ms: r.finishedAt === undefined ? null : r.finishedAt - r.createdAt,
     },
     expires_at: iso(r.expiresAt),
+    ...(r.optimization === undefined ? {} : { byok_optimization: r.optimization }),
+    cost: { micro_usd: r.costMicroUsd ?? 0, usd: (r.costMicroUsd ?? 0) / 1e6 },
     error: r.error ?? null,
     urls,
   };

@@ -56,6 +56,7 @@ export class JobStore {
 
   private jobKey = (id: string) => `${this.prefix}:job:${id}`;
   private chunksKey = (id: string) => `${this.prefix}:job:${id}:chunks`;
+  private costsKey = (id: string) => `${this.prefix}:job:${id}:costs`;
   private tenantKey = (tenant: string) => `${this.prefix}:tenant:${tenant}:jobs`;
   private expiryKey = () => `${this.prefix}:jobs:expiry`;
   private idemKey = (tenant: string, key: string) =>
@@ -88,14 +89,29 @@ export class JobStore {
   }
 
   async get(id: string): Promise<JobRecord | null> {
-    const [[, h], [, chunks]] = (await this.redis
+    const [[, h], [, chunks], [, costs]] = (await this.redis
       .multi()
       .hgetall(this.jobKey(id))
       .hvals(this.chunksKey(id))
+      .hvals(this.costsKey(id))
       .exec()
-      .then(throwOnMultiError)) as [[null, Record<string, string>], [null, string[]]];
+      .then(throwOnMultiError)) as [[null, Record<string, string>], [null, string[]], [null, string[]]];
     if (!h.id) return null;
-    return parseRecord(h, chunks);
+    const rec = parseRecord(h, chunks);
+    const cost = costs.reduce((s, c) => s + Number(c), 0);
+    if (cost > 0) rec.costMicroUsd = cost;
+    return rec;
+  }
+
+  /** Stores the engine plan (the optimizer's choice and cascade) the pages of a job follow. */
+  async setOptimization(id: string, optimization: unknown): Promise<void> {
+    await this.redis.hset(this.jobKey(id), 'optimization', JSON.stringify(optimization));
+  }
+
+  /** Records what a page's provider calls actually cost (integer micro-dollars); idempotent per page. */
+  async recordPageCost(id: string, page: number, microUsd: number): Promise<void> {
+    if (microUsd <= 0) return;
+    await this.redis.multi().hset(this.costsKey(id), String(page), String(Math.ceil(microUsd))).expire(this.costsKey(id), 30 * 24 * 3600).exec().then(throwOnMultiError);
   }
 
   /** The password to open the job's PDF, if one was given (never part of a JobRecord). */
@@ -179,7 +195,7 @@ export class JobStore {
   async remove(id: string, tenant: string): Promise<void> {
     await this.redis
       .multi()
-      .del(this.jobKey(id), this.chunksKey(id))
+      .del(this.jobKey(id), this.chunksKey(id), this.costsKey(id))
       .zrem(this.tenantKey(tenant), id)
       .zrem(this.expiryKey(), id)
       .exec()
@@ -257,6 +273,7 @@ function parseRecord(h: Record<string, string>, chunks: string[]): JobRecord {
   if (h.source_url) rec.sourceUrl = h.source_url;
   if (h.request_id) rec.requestId = h.request_id;
   if (h.error) rec.error = JSON.parse(h.error) as JobError;
+  if (h.optimization) rec.optimization = JSON.parse(h.optimization) as unknown;
   return rec;
 }
 

@@ -24,6 +24,21 @@ export const processOptionsSchema = z
       .optional(),
     /** Rendering resolution for OCR. */
     dpi: z.coerce.number().int().min(72).max(600).optional(),
+    /**
+     * Who reads pages that need OCR: `tesseract` (local, free; the default), `auto` (the optimizer
+     * picks a vision model the tenant has a key for), or a provider id (`openai`, `anthropic`, …).
+     */
+    ai_provider: z.string().regex(/^[a-z_]{2,40}$/).optional(),
+    /** A model of that provider (default: the optimizer's pick). */
+    model: z.string().min(1).max(200).optional(),
+    /** The optimizer's preference when ai_provider=auto. */
+    quality: z.enum(['high', 'balanced', 'low_cost']).optional(),
+    /** `cascade`: on failure, timeout, refusal or budget, try the next engine, down to tesseract and the text layer; `none`: fail the page. */
+    fallback_strategy: z.enum(['cascade', 'none']).optional(),
+    /** Hard cap on what this job may spend on provider calls, in USD. */
+    budget_constraint: z.coerce.number().positive().max(100_000).optional(),
+    /** Also describe figures and diagrams (vision models only). */
+    use_advanced_comprehension: z.union([z.boolean(), z.enum(['true', 'false'])]).optional(),
   })
   .strict();
 export type ProcessOptions = z.infer<typeof processOptionsSchema>;
@@ -33,6 +48,12 @@ export interface JobOptions {
   ocr: 'auto' | 'always' | 'never';
   languages: string[];
   dpi: number;
+  engine: string;
+  model?: string;
+  quality: 'high' | 'balanced' | 'low_cost';
+  fallback: 'cascade' | 'none';
+  budgetUsd?: number;
+  advanced: boolean;
 }
 
 export function resolveJobOptions(o: ProcessOptions, defaults: { languages: readonly string[]; dpi: number }): JobOptions {
@@ -41,6 +62,12 @@ export function resolveJobOptions(o: ProcessOptions, defaults: { languages: read
     ocr: o.ocr ?? (useOcr === false ? 'never' : 'auto'),
     languages: o.languages ?? [...defaults.languages],
     dpi: o.dpi ?? defaults.dpi,
+    engine: o.ai_provider ?? 'tesseract',
+    ...(o.model === undefined ? {} : { model: o.model }),
+    quality: o.quality ?? 'balanced',
+    fallback: o.fallback_strategy ?? 'cascade',
+    ...(o.budget_constraint === undefined ? {} : { budgetUsd: o.budget_constraint }),
+    advanced: o.use_advanced_comprehension === true || o.use_advanced_comprehension === 'true',
   };
 }
 
@@ -48,4 +75,10 @@ export const jobOptionsSchema = z.object({
   ocr: z.enum(['auto', 'always', 'never']).default('auto'),
   languages: z.array(z.string().regex(LANGUAGE)).min(1).default(['eng']),
   dpi: z.number().int().min(72).max(600).default(300),
+  engine: z.string().default('tesseract'),
+  model: z.string().optional(),
+  quality: z.enum(['high', 'balanced', 'low_cost']).default('balanced'),
+  fallback: z.enum(['cascade', 'none']).default('cascade'),
+  budgetUsd: z.number().positive().optional(),
+  advanced: z.boolean().default(false),
 });

@@ -97,6 +97,7 @@ export async function submitJob(
     const now = Date.now();
     const { password, ...rest } = options;
     const publicOptions = jobOptionsFor(rest, deps.config);
+    await checkEngine(deps, publicOptions);
     await guardRedis(() =>
       deps.jobs.create({
         id: jobId,
@@ -136,6 +137,22 @@ function drain(req: Request): Promise<void> {
     req.on('end', resolve).on('error', () => resolve()).on('close', () => resolve());
     req.resume();
   });
+}
+
+/** A named provider must exist, be active and read pages; a named model must be one of its vision models. */
+async function checkEngine(deps: ApiDeps, o: JobOptions): Promise<void> {
+  if (o.engine === 'tesseract' || o.engine === 'auto') {
+    if (o.model !== undefined) throw new ValidationError('`model` needs a named `ai_provider`');
+    return;
+  }
+  await deps.catalogReady();
+  const p = await deps.catalog.get(o.engine).catch(() => null);
+  if (p === null || !p.active || !p.tasks.includes('pdf_ocr')) {
+    throw new ValidationError(`ai_provider ${o.engine} is not an active provider that reads PDF pages (see GET /api/ai/pdf/providers)`);
+  }
+  if (o.model !== undefined && !p.models.some((m) => m.id === o.model && m.vision)) {
+    throw new ValidationError(`model ${o.model} is not a vision model of ${o.engine}`);
+  }
 }
 
 async function guardRedis<T>(fn: () => Promise<T>): Promise<T> {

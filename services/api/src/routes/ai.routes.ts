@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import express, { Router, type Request } from 'express';
 import {
   NotFoundError,
@@ -6,13 +7,42 @@ import {
   checkKey,
   newKeySchema,
   providerBaseUrl,
+  readStats,
+  optimize,
+  optimizeRequestSchema,
   providerPatchSchema,
+  usableProviders,
+  worstCaseCostMicroUsd,
   type KeyStatus,
   type Provider,
 } from '@folio/shared';
-import type { ZodError } from 'zod';
+import { z, type ZodError } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { requireRole } from '../middleware/auth.ts';
+
+const optimizeCostSchema = z
+  .object({
+    task: z.enum(['chat', 'code', 'analysis', 'pdf_ocr', 'image_comprehension', 'document_processing', 'multimodal']).default('chat'),
+    input_tokens: z.coerce.number().int().min(0).max(10_000_000),
+    output_tokens: z.coerce.number().int().min(0).max(1_000_000),
+    quality: z.enum(['high', 'balanced', 'low_cost']).default('balanced'),
+    only_usable: z.coerce.boolean().default(false),
+  })
+  .strict();
+
+const usageQuery = z.object({ from: z.string().optional(), to: z.string().optional(), all: z.enum(['true', 'false']).optional() }).strict();
+const trackSchema = z
+  .object({
+    id: z.string().min(1).max(200).optional(),
+    provider: z.string().min(1).max(40),
+    model: z.string().min(1).max(200),
+    input_tokens: z.number().int().min(0),
+    output_tokens: z.number().int().min(0),
+    cost_usd: z.number().min(0).optional(),
+    outcome: z.enum(['ok', 'error', 'unknown']).default('ok'),
+    at: z.union([z.number().int().positive(), z.string().datetime({ offset: true })]).optional(),
+  })
+  .strict();
 
 const issues = (e: ZodError) => e.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
 
@@ -29,7 +59,7 @@ export function aiRoutes(deps: ApiDeps): Router {
     next();
   });
 
-  const view = async (req: Request, p: Provider, keys: KeyStatus[]) => {
+  const view = async (req: Request, p: Provider, keys: KeyStatus[], usage?: Awaited<ReturnType<typeof readStats>>) => {
     const own = keys.filter((k) => k.provider === p.id);
     const envKey = deps.config.byok.envKeys[p.id] !== undefined;
     const usable = p.kind === 'local' || own.some((k) => k.status === 'active') || envKey;
@@ -46,13 +76,14 @@ export function aiRoutes(deps: ApiDeps): Router {
       has_keys: own.length > 0,
       key_count: own.length,
       env_key: envKey,
+      ...(usage ? { usage: usage.by_provider[p.id] ?? null } : {}),
       ...(req.principal.role === 'admin' ? { base_url: providerBaseUrl(p, deps.config) ?? null } : {}),
     };
   };
 
   router.get('/providers', async (req, res) => {
-    const [providers, keys] = await Promise.all([deps.catalog.list(), deps.keys.list(req.tenant)]);
-    const views = await Promise.all(providers.map((p) => view(req, p, keys)));
+    const [providers, keys, usage] = await Promise.all([deps.catalog.list(), deps.keys.list(req.tenant), readStats(deps.redis, deps.config.redis.prefix, { tenant: req.tenant })]);
+    const views = await Promise.all(providers.map((p) => view(req, p, keys, usage)));
     res.json({
       providers: views,
       totals: {
@@ -61,6 +92,7 @@ export function aiRoutes(deps: ApiDeps): Router {
         ready: views.filter((v) => v.status === 'ready').length,
         with_keys: views.filter((v) => v.has_keys).length,
         keys: keys.length,
+        usage: usage.totals,
       },
     });
   });
@@ -128,6 +160,66 @@ export function aiRoutes(deps: ApiDeps): Router {
     const [providers, keys] = await Promise.all([deps.catalog.list(), deps.keys.list(req.tenant)]);
     const pdf = providers.filter((p) => p.tasks.includes('pdf_ocr') || p.kind === 'local');
     res.json({ providers: await Promise.all(pdf.map((p) => view(req, p, keys))) });
+  });
+
+  /** Which engine should read a document's pages, and at what cost (estimates from the catalog). */
+  router.post('/pdf/optimize', async (req, res) => {
+    const body = optimizeRequestSchema.safeParse(req.body);
+    if (!body.success) throw new ValidationError('Invalid optimize request', issues(body.error));
+    const { providers, usable } = await usableProviders(deps, req.tenant);
+    res.json(optimize(providers, body.data, { usable: (p) => usable.has(p.id), outputCap: deps.config.vision.maxOutputTokens }));
+  });
+
+  /** Cost of a generic call (tokens in and out) on every active model: cheapest and best, explained. */
+  router.post('/optimize-cost', async (req, res) => {
+    const body = optimizeCostSchema.safeParse(req.body);
+    if (!body.success) throw new ValidationError('Invalid optimize-cost request', issues(body.error));
+    const { task, input_tokens, output_tokens, quality } = body.data;
+    const { providers, usable } = await usableProviders(deps, req.tenant);
+    const rows = providers
+      .filter((p) => p.active && p.kind === 'remote' && p.tasks.includes(task))
+      .flatMap((p) =>
+        p.models.map((m) => {
+          const micro = worstCaseCostMicroUsd(m, input_tokens, output_tokens);
+          return { provider: p.id, model: m.id, quality: m.quality, estimated_cost_usd: micro / 1e6, usable: usable.has(p.id) };
+        }),
+      )
+      .filter((r) => !body.data.only_usable || r.usable);
+    const byCost = [...rows].sort((a, b) => a.estimated_cost_usd - b.estimated_cost_usd || b.quality - a.quality);
+    const byQuality = [...rows].sort((a, b) => b.quality - a.quality || a.estimated_cost_usd - b.estimated_cost_usd);
+    const balanced = [...rows].filter((r) => r.quality >= 3).sort((a, b) => b.quality / (b.estimated_cost_usd + 1e-9) - a.quality / (a.estimated_cost_usd + 1e-9))[0] ?? null;
+    const recommended = quality === 'high' ? byQuality[0] : quality === 'low_cost' ? byCost[0] : balanced ?? byQuality[0];
+    res.json({
+      recommended_provider: recommended ?? null,
+      alternatives: { high_quality: byQuality[0] ?? null, cost_effective: byCost[0] ?? null },
+      candidates: byCost,
+      explanation: [
+        `${input_tokens} input and ${output_tokens} output tokens for task ${task}, priced per million tokens from the catalog (prices dated in the catalog file).`,
+        body.data.only_usable ? 'Only providers this tenant has a usable key for.' : 'All active providers, with or without a key.',
+        recommended ? `Recommended for quality=${quality}: ${recommended.provider}/${recommended.model} at $${recommended.estimated_cost_usd}.` : 'No provider fits.',
+      ],
+    });
+  });
+
+  /** Usage of the caller's tenant (or, for admins with all=true, everyone's), from the ledger's totals. */
+  router.get('/usage/stats', async (req, res) => {
+    const q = usageQuery.safeParse(req.query);
+    if (!q.success) throw new ValidationError('Invalid usage query', issues(q.error));
+    const all = q.data.all === 'true' && req.principal.role === 'admin';
+    res.json({ tenant: all ? null : req.tenant, ...(await readStats(deps.redis, deps.config.redis.prefix, { ...(all ? {} : { tenant: req.tenant }), ...(q.data.from ? { from: q.data.from } : {}), ...(q.data.to ? { to: q.data.to } : {}) })) });
+  });
+
+  /** Usage from outside Folio (the seed's path): appended to the same ledger, once per id. */
+  router.post('/usage/track', async (req, res) => {
+    const body = trackSchema.safeParse(req.body);
+    if (!body.success) throw new ValidationError('Invalid usage event', issues(body.error));
+    const b = body.data;
+    const p = await deps.catalog.get(b.provider);
+    const model = p.models.find((m) => m.id === b.model);
+    const cost = b.cost_usd !== undefined ? Math.round(b.cost_usd * 1e6) : model ? Math.ceil(b.input_tokens * model.input_per_million_usd + b.output_tokens * model.output_per_million_usd) : 0;
+    const id = b.id ?? `ext:${req.tenant}:${randomUUID()}`;
+    const r = await deps.usage.append({ id, tenant: req.tenant, provider: p.id, model: b.model, inputTokens: b.input_tokens, outputTokens: b.output_tokens, costMicroUsd: cost, outcome: b.outcome, at: b.at ?? Date.now(), source: 'external' });
+    res.status(r.appended ? 201 : 200).json({ id, appended: r.appended, cost_micro_usd: cost });
   });
 
   router.get('/health', async (req, res) => {

@@ -7,6 +7,7 @@ import {
   jobOptionsSchema,
   planPayload,
   type JobStore,
+  type JobOptions,
   type OcrPayload,
   type PagesPayload,
 } from '@folio/shared';
@@ -15,6 +16,8 @@ import type { PdfSource } from '../pdf-source.ts';
 export interface PlanDeps {
   jobs: JobStore;
   pdfs: PdfSource;
+  /** Chooses the engines for pages that need a model (only called when the job asks for one). */
+  planEngines?(job: { tenant: string; options: JobOptions; pages: number; widthPt: number; heightPt: number }): Promise<unknown>;
   addFlow(flow: FlowJob): Promise<unknown>;
   maxPages: number;
   chunkPages: number;
@@ -46,9 +49,14 @@ export async function runPlan(data: unknown, deps: PlanDeps): Promise<PlanOutcom
   if (rec.status === 'queued' || rec.status === 'planning') await deps.jobs.markPlanning(jobId);
 
   let pages: number;
+  let size = { widthPt: 612, heightPt: 792 };
   try {
     const pdf = await deps.pdfs.get(jobId, rec.sha256, await deps.jobs.getPassword(jobId));
     pages = pdf.numPages;
+    if (pages >= 1) {
+      const vp = (await pdf.doc.getPage(1)).getViewport({ scale: 1 });
+      size = { widthPt: vp.width, heightPt: vp.height };
+    }
     if (pages < 1) throw new PdfError('pdf_invalid', 'The PDF has no pages');
     if (pages > deps.maxPages) {
       throw new PdfError('pdf_too_many_pages', `The PDF has ${pages} pages; the limit is ${deps.maxPages}`);
@@ -74,7 +82,11 @@ export async function runPlan(data: unknown, deps: PlanDeps): Promise<PlanOutcom
   };
   // ocr=always: one OCR job per page (OCR is slow; one page per job spreads it over every core).
   // Otherwise text-layer chunks; under ocr=auto a chunk hands the pages it cannot use to OCR jobs.
-  const { ocr } = jobOptionsSchema.parse(rec.options);
+  const options = jobOptionsSchema.parse(rec.options);
+  const { ocr } = options;
+  if (options.engine !== 'tesseract' && ocr !== 'never' && deps.planEngines) {
+    await deps.jobs.setOptimization(jobId, await deps.planEngines({ tenant: rec.tenant, options, pages, ...size }));
+  }
   const children: FlowJob[] =
     ocr === 'always'
       ? Array.from({ length: pages }, (_, i) => ({

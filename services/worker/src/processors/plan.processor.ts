@@ -1,4 +1,5 @@
 import { FlowProducer, type ConnectionOptions, type SandboxedJob } from 'bullmq';
+import { planEngines } from '@folio/shared';
 import { runPlan, type PlanOutcome } from '../jobs/plan.job.ts';
 import { threadContext } from './thread-context.ts';
 
@@ -15,5 +16,6 @@ export default async function planProcessor(job: SandboxedJob): Promise<PlanOutc
     maxPages: ctx.config.limits.maxPages,
     chunkPages: ctx.config.processing.textChunkPages,
     attempts: ctx.config.processing.jobAttempts,
+    ...(ctx.byok ? { planEngines: (job) => planEngines({ ...ctx.byok!, config: ctx.config }, job) } : {}),
   });
 }

@@ -1,6 +1,15 @@
 import type { PageClass } from '@folio/shared';
 
-export type PageEngine = 'text_layer' | 'tesseract' | 'tesseract.js' | 'none';
+/** `text_layer`, a local OCR engine, a provider id (`openai`, `anthropic`, …), or `none` (failed). */
+export type PageEngine = string;
+
+/** One engine tried for a page, and how it ended (the cascade's trace). */
+export interface EngineAttempt {
+  engine: string;
+  model?: string;
+  outcome: 'ok' | 'skipped' | 'failed';
+  reason?: string;
+}
 
 /** One page of a document's result, as chunk files and `document.json` hold it. */
 export interface PageResult {
@@ -18,6 +27,12 @@ export interface PageResult {
   /** OCR only: the resolution rendered at, and whether the pixel cap lowered it. */
   render?: { dpi: number; requested_dpi: number; capped: boolean; ms: number };
   ocr_ms?: number;
+  /** Provider calls: the model, tokens and actual cost of the page. */
+  model?: string;
+  tokens?: { input: number; output: number };
+  cost_micro_usd?: number;
+  /** Engines tried in order, when more than one was (fallback). */
+  attempts?: EngineAttempt[];
   error?: { code: string; message: string };
 }
 

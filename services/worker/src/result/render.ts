@@ -27,6 +27,7 @@ export function renderMarkdown(pages: readonly PageResult[]): string {
 }
 
 export function renderJson(job: JobRecord, pages: readonly PageResult[], status: string): unknown {
+  const costMicroUsd = pages.reduce((sum, p) => sum + (p.cost_micro_usd ?? 0), 0);
   return {
     job_id: job.id,
     status,
@@ -34,6 +35,8 @@ export function renderJson(job: JobRecord, pages: readonly PageResult[], status:
     sha256: job.sha256,
     page_count: pages.length,
     engines: countBy(pages.map((p) => p.engine)),
+    cost: { micro_usd: costMicroUsd, usd: costMicroUsd / 1e6 },
+    ...(job.optimization === undefined ? {} : { byok_optimization: { ...(job.optimization as object), actual_cost_usd: costMicroUsd / 1e6 } }),
     pages: pages.map((p) => ({
       page: p.page,
       engine: p.engine,
@@ -43,6 +46,9 @@ export function renderJson(job: JobRecord, pages: readonly PageResult[], status:
       ...(p.confidence === undefined ? {} : { confidence: p.confidence }),
       timing_ms: p.ms,
       ...(p.render ? { render: p.render, ocr_ms: p.ocr_ms } : {}),
+      ...(p.model ? { model: p.model } : {}),
+      ...(p.tokens ? { tokens: p.tokens, cost_usd: (p.cost_micro_usd ?? 0) / 1e6 } : {}),
+      ...(p.attempts ? { attempts: p.attempts } : {}),
       ...(p.words ? { words: p.words } : {}),
       ...(p.error ? { error: p.error } : {}),
     })),
