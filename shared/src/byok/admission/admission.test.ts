@@ -255,10 +255,9 @@ describe('budgets and leases', () => {
   it('rejects (fails closed) when Redis is down', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'folio-adm-'));
     const server = await startEmbeddedRedis({ dir, persistent: false });
+    const producer = new Redis(server.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+    const blocking = new Redis(server.url, { maxRetriesPerRequest: null, retryStrategy: () => 100 });
     try {
-      const producer = new Redis(server.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
-      const blocking = new Redis(server.url, { maxRetriesPerRequest: null, retryStrategy: () => 100 });
-      connections.push(producer, blocking);
       for (const c of [producer, blocking]) c.on('error', () => undefined);
       const a = new Admission(producer, 'down', { commandTimeoutMs: 1000 });
       const b = new Admission(blocking, 'down', { commandTimeoutMs: 1000 });
@@ -270,6 +269,9 @@ describe('budgets and leases', () => {
       await expect(b.admit(req({ costMicroUsd: 1 }))).rejects.toThrow(/within 1000 ms/);
       await expect(a.settle('x', { costMicroUsd: 1, inputTokens: 0, outputTokens: 0 })).rejects.toBeInstanceOf(AdmissionUnavailableError);
     } finally {
+      // quit() would wait for the dead server: drop the sockets.
+      producer.disconnect();
+      blocking.disconnect();
       await server.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     }
