@@ -5,4 +5,4 @@ export * from './catalog-store.ts';
 export * from './master-key.ts';
 export * from './optimizer.ts';
 export * from './engine-plan.ts';
-export * from './admission/admission.ts';
+export * from './admission/index.ts';
