@@ -5,6 +5,9 @@ import * as pdfjs from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { PDFDocumentLoadingTask, PDFDocumentProxy } from 'pdfjs-dist/types/src/display/api.js';
 import { PdfError } from '../errors/errors.ts';
 
+/** pdfjs's operator ids (for reading operator lists, e.g. drawsReadableContent). */
+export const PDF_OPS = pdfjs.OPS;
+
 const PDFJS_DIR = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
 
 /** An open PDF and the task that owns its resources (pdfjs 6 frees them through the task). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fitDpi, toGrey, toPgm } from './render.ts';
-import { classifyPage } from './classify.ts';
+import { classifyPage, drawsReadableContent } from './classify.ts';
+import { PDF_OPS } from './pdf-document.ts';
 
 describe('fitDpi', () => {
   it('keeps the requested DPI when the page fits under the pixel cap', () => {
@@ -37,5 +38,14 @@ describe('classifyPage', () => {
     expect(classifyPage(page('p. 12'), 16)).toBe('mixed');
     expect(classifyPage(page('\uE001\uE002\uE003\uE004 \uE005\uE006\uE007 abc'), 16)).toBe('garbage');
     expect(classifyPage(page('!#$% &*() ^^^^ @@@@ ~~~~ |||| ;;;; ::::'), 16)).toBe('garbage');
+  });
+});
+
+describe('drawsReadableContent', () => {
+  it('finds images, and many paths (outlined text), but not an empty page', () => {
+    expect(drawsReadableContent([], PDF_OPS)).toBe(false);
+    expect(drawsReadableContent([PDF_OPS.save, PDF_OPS.constructPath, PDF_OPS.restore], PDF_OPS)).toBe(false);
+    expect(drawsReadableContent([PDF_OPS.save, PDF_OPS.paintImageXObject], PDF_OPS)).toBe(true);
+    expect(drawsReadableContent(Array(201).fill(PDF_OPS.constructPath), PDF_OPS)).toBe(true);
   });
 });

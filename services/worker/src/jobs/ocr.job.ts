@@ -92,6 +92,11 @@ export async function runOcr(data: unknown, deps: OcrDeps): Promise<PagesResult 
     const rendered: Parameters<typeof readWithVision>[3] = {};
     for (const step of cascade) {
       if (step.provider === 'text_layer') {
+        // After a failed engine, an empty text layer is no answer: the page fails with that error.
+        if (layer.charCount === 0 && attempts.some((a) => a.outcome === 'failed')) {
+          attempts.push({ engine: 'text_layer', outcome: 'skipped', reason: 'the page has no text layer' });
+          continue;
+        }
         attempts.push({ engine: 'text_layer', outcome: 'ok' });
         result = fromLayer(n, layer, classification);
         break;

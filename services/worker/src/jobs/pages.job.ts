@@ -4,6 +4,8 @@ import {
   isTextItem,
   buildPageText,
   classifyPage,
+  drawsReadableContent,
+  PDF_OPS,
   jobOptionsSchema,
   objectKeys,
   pagesPayload,
@@ -61,8 +63,13 @@ export async function runPages(data: unknown, deps: PagesDeps): Promise<PagesRes
       try {
         const content = await withTimeout(page.getTextContent(), deps.pageTimeoutMs);
         const text = buildPageText(content.items.filter(isTextItem));
-        const classification = classifyPage(text, deps.minTextChars);
-        if (ocr === 'auto' && classification !== 'text') {
+        let classification = classifyPage(text, deps.minTextChars);
+        // A page without text that draws nothing readable (an empty verso) needs no OCR. Its
+        // operator list costs little here, and nothing at all for text pages.
+        if (ocr === 'auto' && classification === 'image' && !drawsReadableContent((await withTimeout(page.getOperatorList(), deps.pageTimeoutMs)).fnArray, PDF_OPS)) {
+          classification = 'blank';
+        }
+        if (ocr === 'auto' && classification !== 'text' && classification !== 'blank') {
           toOcr.push(n);
         } else {
           pages.push({ page: n, engine: 'text_layer', classification, text: text.text, paragraphs: text.paragraphs, chars: text.charCount, ms: Math.round(performance.now() - t0) });
