@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { UsageAggregator, generateMasterKey, readStats } from '@folio/shared';
-import { corpusFile, startTestStack, type TestStack } from '../support/stack.ts';
-import { result, submitAndWait, upload, type JobView } from '../support/client.ts';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { startApi } from '@folio/api';
+import { ObjectStore, UsageAggregator, createLogger, createMetricsRegistry, freePort, generateMasterKey, readStats } from '@folio/shared';
+import { corpusFile, startTestStack, testConfig, type TestStack } from '../support/stack.ts';
+import { result, submitAndWait, upload, waitForJob, type JobView } from '../support/client.ts';
 import { startFakeVision, type FakeVision } from '../support/fake-vision.ts';
 
 const KEY_OPENAI = 'sk-openai-FOLIO-vision-test-key-000000000001';
@@ -186,4 +189,68 @@ describe('usage', () => {
     };
     expect(c.recommended_provider).toMatchObject({ provider: 'openai', model: 'gpt-4o-mini', estimated_cost_usd: 0.15 });
   });
+});
+
+describe('a worker killed mid-call', () => {
+  it('never double-counts usage: the page is paid once, in the ledger and the totals', async () => {
+    const fake = await startFakeVision();
+    const key = `v1:${generateMasterKey()}`;
+    const env = { OCR_ENGINE: 'tesseract.js', BYOK_ENCRYPTION_KEY: key, WORKER_LOCK_MS: '2000', VISION_TIMEOUT_MS: '20000' };
+    const config = testConfig(env);
+    await ObjectStore.fromConfig(config).ensureBucket();
+    // The API in this process; the workers in a child process we can kill -9.
+    const api = await startApi(config, { logger: createLogger({ level: 'silent' }), registry: createMetricsRegistry('api') });
+    const workerEnv = async () => ({
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      PORT: String(await freePort()),
+      DATA_DIR: config.dataDir,
+      REDIS_URL: config.redis.url!,
+      REDIS_PREFIX: config.redis.prefix,
+      S3_ENDPOINT: config.s3.endpoint!,
+      S3_BUCKET: config.s3.bucket,
+      S3_ACCESS_KEY_ID: 'S3RVER',
+      S3_SECRET_ACCESS_KEY: 'S3RVER',
+      ...env,
+    });
+    const root = path.resolve(import.meta.dirname, '../..');
+    const spawnWorker = async () => spawn(process.execPath, ['services/worker/src/main.ts'], { cwd: root, env: await workerEnv(), stdio: 'ignore' });
+    let worker = await spawnWorker();
+    try {
+      const call = (method: string, p: string, body?: unknown) =>
+        fetch(`${api.url}${p}`, { method, headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      await call('PATCH', '/api/ai/providers/openai', { base_url: `${fake.url}/v1` });
+      await call('POST', '/api/ai/providers/openai/keys', { api_key: KEY_OPENAI });
+      fake.modes = [{ kind: 'ok', delayMs: 8_000 }, { kind: 'ok', inputTokens: 1000, outputTokens: 100 }];
+      const res = await upload(api.url, corpusFile('scanned/linn.pdf'), { ai_provider: 'openai', model: 'gpt-4o-mini' });
+      const { job_id } = (await res.json()) as { job_id: string };
+      // The first call is in flight: kill the worker process outright.
+      const deadline = Date.now() + 60_000;
+      while (fake.calls.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(fake.calls.length).toBe(1);
+      worker.kill('SIGKILL');
+      await new Promise((r) => worker.once('exit', r));
+      worker = await spawnWorker();
+
+      const job = await waitForJob(api.url, job_id, 90_000);
+      expect(job.status).toBe('completed');
+      expect(fake.calls.length).toBe(2);
+      const { redis } = api.deps;
+      const prefix = config.redis.prefix;
+      const entries = await redis.xrange(`${prefix}:usage:ledger`, '-', '+');
+      // One event: the call that answered. The killed call's lease expires unsettled.
+      expect(entries.filter(([, f]) => f.includes(job_id))).toHaveLength(1);
+      await new UsageAggregator(redis, prefix, { consumer: 'kill-test' }).runOnce();
+      const stats = await readStats(redis, prefix, { tenant: 'default' });
+      // gpt-4o-mini: 1000 × $0.15 + 100 × $0.60 per 1M = 150 + 60 = 210 µ$
+      expect(stats.by_provider.openai).toMatchObject({ requests: 1, cost_micro_usd: 210 });
+      const d = (await (await result(api.url, job_id, 'json')).json()) as Doc;
+      expect(d.cost.micro_usd).toBe(210);
+    } finally {
+      worker.kill('SIGKILL');
+      await api.close();
+      await fake.close();
+    }
+  }, 150_000);
 });
