@@ -172,6 +172,12 @@ describe('usage', () => {
     expect(after.by_provider.openai!.cost_micro_usd).toBe(stats.by_provider.openai!.cost_micro_usd + 750);
     const providers = (await (await api('GET', '/api/ai/providers')).json()) as { providers: Array<{ id: string; usage: { requests: number } | null }> };
     expect(providers.providers.find((p) => p.id === 'openai')!.usage!.requests).toBe(after.by_provider.openai!.requests);
+    // Tokens priced at zero on a paid provider: the alert metric counts it.
+    await api('POST', '/api/ai/usage/track', { id: 'ext-zero', provider: 'openai', model: 'gpt-4o', input_tokens: 500, output_tokens: 50, cost_usd: 0 });
+    await new UsageAggregator(redis, prefix, { consumer: 'test' }).runOnce();
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    expect(metrics).toMatch(/^folio_usage_zero_priced_calls\{[^}]*\} 1$/m);
+    expect(metrics).toMatch(/^folio_usage_cost_usd\{[^}]*provider="openai"[^}]*\} 0\.\d+$/m);
   });
 
   it('POST /api/ai/pdf/optimize and /api/ai/optimize-cost recommend with alternatives, explained', async () => {

@@ -18,6 +18,7 @@ import {
   type Logger,
 } from '@folio/shared';
 import { createApp } from './app.ts';
+import { registerUsageMetrics } from './usage-metrics.ts';
 import type { ApiDeps } from './deps.ts';
 
 export interface ApiServer {
@@ -59,6 +60,7 @@ export async function startApi(configIn: Config, opts: { logger: Logger; registr
     registry: opts.registry,
     httpMetrics: createHttpMetrics(opts.registry),
   };
+  registerUsageMetrics(opts.registry, redis, config.redis.prefix);
   const app = createApp(deps);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.http.port, config.http.host, (err?: Error) => (err ? reject(err) : resolve(s)));
