@@ -22,8 +22,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { Admission } from '../shared/src/byok/admission/admission.ts';
-import { startEmbeddedRedis } from '../shared/src/redis/embedded-redis.ts';
+import { Admission, startEmbeddedRedis } from '@folio/shared';
 
 interface WorkerConfig {
   url: string;

@@ -651,6 +651,8 @@ const pagesPerMin = (pages: number, ms: number) => round(pages / (ms / 60_000), 
 
 interface OcrRun {
   warmup: boolean;
+  /** 1-minute load average just before the run (the bench's own previous run included). */
+  load1_before: number;
   total_ms: number;
   upload_202_ms: number;
   phases: Phases;
@@ -704,6 +706,8 @@ interface OcrReference {
   command: string;
   version: string;
   runs_ms: number[];
+  /** 1-minute load average before each measured run. */
+  runs_load1_before: number[];
   warmup_ms: number;
   median_ms: number;
   min_ms: number;
@@ -757,6 +761,7 @@ function tesseractJsVersion(): string {
 }
 
 async function ocrRun(base: string, truth: readonly string[], expectedEngine: string, opts: { warmup: boolean; index: number; sameBytes: boolean }): Promise<OcrRun> {
+  const load1 = round(os.loadavg()[0] ?? 0, 2);
   // Default options: ocr=auto, which OCRs every page of an image-only document.
   const run = await uploadAndWait<{ page_count: number; pages: OcrPage[] }>(base, SCANNED, { ...opts, fields: {}, timeoutMs: OCR_JOB_TIMEOUT_MS });
   const { doc } = run;
@@ -769,6 +774,7 @@ async function ocrRun(base: string, truth: readonly string[], expectedEngine: st
   const per_page = pages.map((p) => ({ page: p.page, render_ms: p.render?.ms ?? 0, ocr_ms: p.ocr_ms ?? 0, ms: p.timing_ms, dpi: p.render?.dpi ?? 0 }));
   return {
     warmup: opts.warmup,
+    load1_before: load1,
     total_ms: run.total_ms,
     upload_202_ms: run.upload_202_ms,
     phases: run.phases,
@@ -803,7 +809,7 @@ async function ocrSeries(setup: OcrSetup, truth: readonly string[], sameBytes: b
       const warmup = i < OCR_WARMUP;
       const r = await ocrRun(base, truth, setup.engine, { warmup, index: i, sameBytes });
       log(
-        `ocr [${setup.label}] ${warmup ? 'warm-up' : `run ${i - OCR_WARMUP + 1}/${OCR_RUNS}`}: ${r.total_ms} ms (${r.pages_per_min} pages/min), CER ${r.cer.percent} %, ` +
+        `ocr [${setup.label}] ${warmup ? 'warm-up' : `run ${i - OCR_WARMUP + 1}/${OCR_RUNS}`} (load ${r.load1_before}): ${r.total_ms} ms (${r.pages_per_min} pages/min), CER ${r.cer.percent} %, ` +
           `render / OCR / page sums ${r.render_ms_sum} / ${r.ocr_ms_sum} / ${r.page_ms_sum} ms ${JSON.stringify(r.phases)}`,
       );
       runs.push(r);
@@ -839,7 +845,7 @@ async function ocrSeries(setup: OcrSetup, truth: readonly string[], sameBytes: b
   }
 }
 
-function summariseReference(label: string, command: string, version: string, runs: Array<{ warmup: boolean; ms: number; texts: string[]; page_ms?: number[] }>, truth: readonly string[]): OcrReference {
+function summariseReference(label: string, command: string, version: string, runs: Array<{ warmup: boolean; load1: number; ms: number; texts: string[]; page_ms?: number[] }>, truth: readonly string[]): OcrReference {
   const measured = runs.filter((r) => !r.warmup);
   const med = median(measured.map((r) => r.ms));
   const byMs = [...measured].sort((a, b) => a.ms - b.ms);
@@ -849,6 +855,7 @@ function summariseReference(label: string, command: string, version: string, run
     command,
     version,
     runs_ms: measured.map((r) => round(r.ms)),
+    runs_load1_before: measured.map((r) => r.load1),
     warmup_ms: round(runs.find((r) => r.warmup)?.ms ?? NaN),
     median_ms: round(med),
     min_ms: round(byMs[0]?.ms ?? NaN),
@@ -868,15 +875,16 @@ async function benchTesseractCli(truth: readonly string[]): Promise<OcrReference
     if (files.length !== SCANNED_PAGES) throw new Error(`pdftoppm wrote ${files.length} PGMs, expected ${SCANNED_PAGES}`);
     log(`tesseract CLI: pdftoppm rasterised ${files.length} pages in ${round(raster.ms)} ms (not timed below)`);
     const env = { ...process.env, OMP_THREAD_LIMIT: '1' };
-    const runs: Array<{ warmup: boolean; ms: number; texts: string[]; page_ms: number[] }> = [];
+    const runs: Array<{ warmup: boolean; load1: number; ms: number; texts: string[]; page_ms: number[] }> = [];
     for (let i = 0; i < OCR_REF_WARMUP + OCR_REF_RUNS; i++) {
+      const load1 = round(os.loadavg()[0] ?? 0, 2);
       const t0 = performance.now();
       const out = await mapLimit(files, 2, (f) =>
         runCommand('tesseract', [path.join(dir, f), '-', '--dpi', String(SCANNED_DPI), '-l', 'eng'], { env, captureStdout: true, timeoutMs: OCR_REF_TIMEOUT_MS }),
       );
       const ms = performance.now() - t0;
-      const r = { warmup: i < OCR_REF_WARMUP, ms, texts: out.map((o) => o.stdout), page_ms: out.map((o) => o.ms) };
-      log(`tesseract CLI ${r.warmup ? 'warm-up' : `run ${i - OCR_REF_WARMUP + 1}/${OCR_REF_RUNS}`}: ${round(ms)} ms, CER ${cerOfPages(r.texts, truth).percent} %`);
+      const r = { warmup: i < OCR_REF_WARMUP, load1, ms, texts: out.map((o) => o.stdout), page_ms: out.map((o) => o.ms) };
+      log(`tesseract CLI ${r.warmup ? 'warm-up' : `run ${i - OCR_REF_WARMUP + 1}/${OCR_REF_RUNS}`} (load ${load1}): ${round(ms)} ms, CER ${cerOfPages(r.texts, truth).percent} %`);
       runs.push(r);
     }
     const ref = summariseReference(
@@ -896,8 +904,9 @@ async function benchTesseractCli(truth: readonly string[]): Promise<OcrReference
 async function benchOcrmypdf(truth: readonly string[]): Promise<OcrReference> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'folio-bench-ocrmypdf-'));
   try {
-    const runs: Array<{ warmup: boolean; ms: number; texts: string[] }> = [];
+    const runs: Array<{ warmup: boolean; load1: number; ms: number; texts: string[] }> = [];
     for (let i = 0; i < OCR_REF_WARMUP + OCR_REF_RUNS; i++) {
+      const load1 = round(os.loadavg()[0] ?? 0, 2);
       const sidecar = path.join(dir, `out-${i}.txt`);
       // OCRmyPDF sets OMP_THREAD_LIMIT for its tesseract processes itself; the bench's env has none.
       const env = { ...process.env };
@@ -905,8 +914,8 @@ async function benchOcrmypdf(truth: readonly string[]): Promise<OcrReference> {
       const { ms } = await runCommand('ocrmypdf', ['--jobs', '2', '--sidecar', sidecar, '--output-type', 'none', SCANNED, '-'], { cwd: dir, env, timeoutMs: OCR_REF_TIMEOUT_MS });
       const texts = fs.readFileSync(sidecar, 'utf8').split('\f');
       while (texts.length > SCANNED_PAGES && (texts[texts.length - 1] as string).trim() === '') texts.pop();
-      const r = { warmup: i < OCR_REF_WARMUP, ms, texts };
-      log(`ocrmypdf ${r.warmup ? 'warm-up' : `run ${i - OCR_REF_WARMUP + 1}/${OCR_REF_RUNS}`}: ${round(ms)} ms, CER ${cerOfPages(texts, truth).percent} %`);
+      const r = { warmup: i < OCR_REF_WARMUP, load1, ms, texts };
+      log(`ocrmypdf ${r.warmup ? 'warm-up' : `run ${i - OCR_REF_WARMUP + 1}/${OCR_REF_RUNS}`} (load ${load1}): ${round(ms)} ms, CER ${cerOfPages(texts, truth).percent} %`);
       runs.push(r);
     }
     return summariseReference(

@@ -136,6 +136,49 @@ describe('vision providers through the tenant’s keys', () => {
     expect(s.cost.micro_usd).toBeLessThanOrEqual(50_000);
   });
 
+  it('holds a tenant to its monthly budget, set through the API', async () => {
+    const set = await api('PUT', '/api/ai/budget', { monthly_usd: 0.0001 });
+    expect(set.status).toBe(200);
+    expect(await set.json()).toMatchObject({ monthly_usd: 0.0001, month: expect.stringMatching(/^\d{4}-\d{2}$/) });
+    try {
+      const job = await submitAndWait(stack.url, corpusFile('scanned/skew.pdf'), { ai_provider: 'openai' });
+      expect(job.status).toBe('completed');
+      const p = (await doc(job.job_id)).pages[0]!;
+      expect(p.engine).toBe('tesseract.js');
+      expect(p.attempts?.[0]?.reason).toContain('tenant budget');
+      const b = (await (await api('GET', '/api/ai/budget')).json()) as { spent_usd: number; remaining_usd: number };
+      expect(b.spent_usd).toBeGreaterThan(0); // the earlier pages of this file
+      expect(b.remaining_usd).toBe(0);
+    } finally {
+      await api('PUT', '/api/ai/budget', { monthly_usd: null });
+    }
+    expect((await api('PUT', '/api/ai/budget', { monthly_usd: -1 })).status).toBe(400);
+  });
+
+  it('shares the load across a provider’s keys, and moves to the next key when one is rate limited', async () => {
+    const SECOND = 'sk-openai-FOLIO-vision-test-key-000000000003';
+    expect((await api('POST', '/api/ai/providers/openai/keys', { api_key: SECOND, key_name: 'second' })).status).toBe(201);
+    try {
+      openai.modes = [{ kind: 'rate_limited', retryAfterSeconds: 30 }, { kind: 'ok' }];
+      const before = openai.calls.length;
+      const started = Date.now();
+      const job = await submitAndWait(stack.url, corpusFile('scanned/skew.pdf'), { ai_provider: 'openai' });
+      expect(job.status).toBe('completed');
+      // No 30 s wait: the other key took the page at once.
+      expect(Date.now() - started).toBeLessThan(25_000);
+      const used = openai.calls.slice(before).map((c) => c.authorization);
+      expect(new Set(used)).toEqual(new Set([`Bearer ${KEY_OPENAI}`, `Bearer ${SECOND}`]));
+      // Pages start at different keys (page number modulo the key count).
+      openai.modes = [{ kind: 'ok' }];
+      const from = openai.calls.length;
+      const cardinal = await submitAndWait(stack.url, corpusFile('scanned/cardinal.pdf'), { ai_provider: 'openai' });
+      expect(cardinal.status).toBe('completed');
+      expect(new Set(openai.calls.slice(from).map((c) => c.authorization)).size).toBe(2);
+    } finally {
+      await api('DELETE', '/api/ai/providers/openai/keys/second');
+    }
+  });
+
   it('ai_provider=auto follows the optimizer’s plan among the providers with keys', async () => {
     const job = await submitAndWait(stack.url, corpusFile('scanned/skew.pdf'), { ai_provider: 'auto', quality: 'low_cost' });
     expect(job.status).toBe('completed');

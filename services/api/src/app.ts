@@ -3,8 +3,10 @@ import { NotFoundError } from '@folio/shared';
 import type { ApiDeps } from './deps.ts';
 import { API_PREFIX } from './jobs/job-view.ts';
 import { errorHandler } from './middleware/error-handler.ts';
-import { authenticate } from './middleware/auth.ts';
+import { authenticate, requireRole } from './middleware/auth.ts';
 import { requestContext } from './middleware/request-context.ts';
+import { openApiRoutes } from './openapi/routes.ts';
+import { QUEUE_UI_PATH, queueUi } from './queue-ui/queue-ui.ts';
 import { aiRoutes } from './routes/ai.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
@@ -18,6 +20,10 @@ export function createApp(deps: ApiDeps): Express {
   app.use(requestContext(deps));
   // Liveness, readiness and metrics stay open for probes and scrapers; everything else needs a caller.
   app.use(healthRoutes(deps));
+  // The API's description (/openapi.json) and its docs page (/docs) are public too.
+  app.use(openApiRoutes());
+  // The queue dashboard is for admins only (loopback development's anonymous admin passes).
+  app.use(QUEUE_UI_PATH, authenticate(deps), requireRole('admin'), queueUi(deps.queues, QUEUE_UI_PATH));
   app.use('/api', authenticate(deps));
   app.use('/api/v1/auth', express.json({ limit: '16kb' }), authRoutes(deps));
   app.use(API_PREFIX, pdfRoutes(deps));

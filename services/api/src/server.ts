@@ -14,6 +14,8 @@ import {
   createHttpMetrics,
   createQueues,
   createRedis,
+  registerClusterMetrics,
+  registerQueueMetrics,
   type Config,
   type Logger,
 } from '@folio/shared';
@@ -61,6 +63,12 @@ export async function startApi(configIn: Config, opts: { logger: Logger; registr
     httpMetrics: createHttpMetrics(opts.registry),
   };
   registerUsageMetrics(opts.registry, redis, config.redis.prefix);
+  // Read on each scrape (bounded by a timeout): queue depths and workers, and the cluster-wide
+  // counters recorded in Redis by the workers' threads (provider calls, rate limits, budgets, keys).
+  const detachMetrics = [
+    registerQueueMetrics(opts.registry, deps.queues, { ready: () => redis.status === 'ready' }),
+    registerClusterMetrics(opts.registry, redis, config.redis.prefix),
+  ];
   const app = createApp(deps);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.http.port, config.http.host, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -84,6 +92,7 @@ export async function startApi(configIn: Config, opts: { logger: Logger; registr
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      for (const detach of detachMetrics) detach();
       await closeQueues(deps.queues);
       store.client.destroy();
       redis.disconnect();

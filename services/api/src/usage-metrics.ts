@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Gauge, type Registry } from 'prom-client';
-import { readStats } from '@folio/shared';
+import { DEFAULT_COLLECT_TIMEOUT_MS, readStats, withDeadline } from '@folio/shared';
 
 /**
  * Usage totals read from Redis on each scrape (the ledger's aggregates, shared by every process),
@@ -10,7 +10,8 @@ import { readStats } from '@folio/shared';
 export function registerUsageMetrics(registry: Registry, redis: Redis, prefix: string): void {
   let last: Awaited<ReturnType<typeof readStats>> | undefined;
   const refresh = async () => {
-    last = await readStats(redis, prefix).catch(() => last);
+    // Bounded: a scrape while Redis does not answer reports the last values.
+    last = await withDeadline(readStats(redis, prefix), DEFAULT_COLLECT_TIMEOUT_MS, 'usage metrics').catch(() => last);
     return last;
   };
   new Gauge({

@@ -11,10 +11,16 @@ const workers = await startWorkers(infra.config, { logger, registry });
 // Workers serve only /metrics and /healthz, on PORT (default 5058; give each process its own).
 const metricsServer = http.createServer((req, res) => {
   if (req.url === '/metrics') {
-    void registry.metrics().then((body) => {
-      res.writeHead(200, { 'Content-Type': registry.contentType });
-      res.end(body);
-    });
+    registry.metrics().then(
+      (body) => {
+        res.writeHead(200, { 'Content-Type': registry.contentType });
+        res.end(body);
+      },
+      (err: unknown) => {
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'metrics collection failed');
+        res.writeHead(500, { 'Content-Type': 'text/plain' }).end('metrics collection failed\n');
+      },
+    );
   } else if (req.url === '/healthz') {
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end('{"status":"ok"}');

@@ -4,6 +4,8 @@ import {
   QUEUE_NAMES,
   createJobMetrics,
   createRedis,
+  registerClusterMetrics,
+  registerQueueMetrics,
   createQueues,
   closeQueues,
   resolveMasterKey,
@@ -39,6 +41,14 @@ export async function startWorkers(configIn: Config, deps: { logger: Logger; reg
   const connection = createRedis(configIn.redis.url, 'worker', logger, 'worker-bullmq') as unknown as ConnectionOptions;
   const queues: Queues = createQueues(ctx.redis, config.redis.prefix, config.processing.jobAttempts);
   const metrics = deps.registry ? createJobMetrics(deps.registry) : undefined;
+  // Read on each scrape: queue depths and workers (BullMQ), and the cluster-wide counters that the
+  // sandboxed threads record in Redis (provider calls, rate-limit waits, budget rejections, keys).
+  const detachMetrics = deps.registry
+    ? [
+        registerQueueMetrics(deps.registry, queues, { ready: () => ctx.redis.status === 'ready' }),
+        registerClusterMetrics(deps.registry, ctx.redis, config.redis.prefix),
+      ]
+    : [];
 
   const base: Omit<WorkerOptions, 'concurrency'> = {
     connection,
@@ -125,6 +135,7 @@ export async function startWorkers(configIn: Config, deps: { logger: Logger; reg
   return {
     workers,
     async close(force = false) {
+      for (const detach of detachMetrics) detach();
       await Promise.allSettled(workers.map((w) => w.close(force)));
       await aggregator.stop();
       await closeQueues(queues);

@@ -6,3 +6,4 @@ export * from './master-key.ts';
 export * from './optimizer.ts';
 export * from './engine-plan.ts';
 export * from './admission/index.ts';
+export * from './budget-store.ts';

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { AppError, NotFoundError } from '../errors/errors.ts';
+import { ClusterCounters } from '../metrics/cluster-counters.ts';
 import {
   KeyDecryptionError,
   Secret,
@@ -174,6 +175,8 @@ export class KeyStore {
       }
     } catch (err) {
       if (err instanceof KeyDecryptionError) {
+        // Cluster-wide `folio_key_decryption_failures_total` (this runs in the API and in worker threads).
+        void new ClusterCounters(this.redis, this.prefix).keyDecryptionFailure();
         await this.audit(tenant, { actor, action: 'key.decryption_failed', provider, key_name: keyName, fingerprint: (which === 'current' ? h.fingerprint : h.prev_fingerprint) ?? '', detail: `${err.record}/${err.field}` });
         throw new AppError('key_decryption_failed', `The stored key ${keyName} for ${provider} failed its integrity check and was not used`, { cause: err });
       }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import express, { Router, type Request } from 'express';
 import {
+  Admission,
+  BudgetStore,
   NotFoundError,
   Secret,
   ValidationError,
@@ -30,6 +32,7 @@ const optimizeCostSchema = z
   })
   .strict();
 
+const budgetSchema = z.object({ monthly_usd: z.number().positive().max(10_000_000).nullable() }).strict();
 const usageQuery = z.object({ from: z.string().optional(), to: z.string().optional(), all: z.enum(['true', 'false']).optional() }).strict();
 const trackSchema = z
   .object({
@@ -58,6 +61,21 @@ export function aiRoutes(deps: ApiDeps): Router {
     await deps.catalogReady();
     next();
   });
+
+  const budgets = new BudgetStore(deps.redis, deps.config.redis.prefix);
+  const admission = new Admission(deps.redis, deps.config.redis.prefix);
+  const budgetView = async (tenant: string) => {
+    const limit = await budgets.monthlyUsd(tenant, deps.config.vision.tenantMonthlyBudgetUsd);
+    const spend = await admission.spend(`tenant:${tenant}`, 'month');
+    return {
+      tenant,
+      monthly_usd: limit ?? null,
+      month: spend.scopeKey.split(':').at(-1),
+      spent_usd: spend.spentMicroUsd / 1e6,
+      reserved_usd: spend.reservedMicroUsd / 1e6,
+      remaining_usd: limit === undefined ? null : Math.max(0, limit - (spend.spentMicroUsd + spend.reservedMicroUsd) / 1e6),
+    };
+  };
 
   const view = async (req: Request, p: Provider, keys: KeyStatus[], usage?: Awaited<ReturnType<typeof readStats>>) => {
     const own = keys.filter((k) => k.provider === p.id);
@@ -199,6 +217,19 @@ export function aiRoutes(deps: ApiDeps): Router {
         recommended ? `Recommended for quality=${quality}: ${recommended.provider}/${recommended.model} at $${recommended.estimated_cost_usd}.` : 'No provider fits.',
       ],
     });
+  });
+
+  /** The tenant's monthly budget for provider calls, and what this month has spent and holds. */
+  router.get('/budget', async (req, res) => {
+    res.json(await budgetView(req.tenant));
+  });
+
+  router.put('/budget', requireRole('admin'), async (req, res) => {
+    const body = budgetSchema.safeParse(req.body);
+    if (!body.success) throw new ValidationError('Send {"monthly_usd": number | null}', issues(body.error));
+    await budgets.setMonthlyUsd(req.tenant, body.data.monthly_usd);
+    deps.logger.info({ reqId: req.id, tenant: req.tenant, monthlyUsd: body.data.monthly_usd }, 'tenant budget set');
+    res.json(await budgetView(req.tenant));
   });
 
   /** Usage of the caller's tenant (or, for admins with all=true, everyone's), from the ledger's totals. */

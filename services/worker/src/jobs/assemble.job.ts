@@ -1,6 +1,7 @@
 import {
   assemblePayload,
   objectKeys,
+  pageEngineLabel,
   pagesResult,
   parseChildKey,
   RESULT_CONTENT_TYPES,
@@ -99,7 +100,12 @@ export async function runAssemble(data: unknown, deps: AssembleDeps): Promise<As
   if (moved && deps.metrics) {
     deps.metrics.jobsFinished.inc({ status });
     deps.metrics.jobDuration.observe({ status }, (Date.now() - rec.createdAt) / 1000);
-    for (const p of pages) deps.metrics.pagesProcessed.inc({ engine: p.engine, outcome: p.error ? 'failed' : 'ok' });
+    for (const p of pages) {
+      const engine = pageEngineLabel(p.engine);
+      deps.metrics.pagesProcessed.inc({ engine, outcome: p.error ? 'failed' : 'ok' });
+      // A page that never ran (its chunk failed for good before reaching it) has no duration.
+      if (!(p.error && p.ms === 0)) deps.metrics.pageDuration.observe({ engine }, Math.max(0, p.ms) / 1000);
+    }
   }
   return { status, pages: total, failed: failedCount };
 }

@@ -32,7 +32,8 @@ export interface OcrDeps {
   minTextChars: number;
   /** Vision providers (BYOK); absent where no keyring is configured. */
   vision?: VisionDeps;
-  tenantMonthlyBudgetUsd?: number;
+  /** The tenant's monthly budget in USD (undefined: none). */
+  tenantMonthlyBudgetUsd?(tenant: string): Promise<number | undefined>;
   /** Which start of this BullMQ job this is (part of every provider call's lease and usage id). */
   attempt: number;
   /** Puts the job back for exactly `ms` (a rate-limit wait) without holding a worker slot; never returns. */
@@ -120,7 +121,7 @@ export async function runOcr(data: unknown, deps: OcrDeps): Promise<PagesResult 
       try {
         outcome = await readWithVision(
           deps.vision,
-          { tenant: rec.tenant, jobId, pageNumber: n, attempt: deps.attempt, page, canvasFactory: pdf.canvasFactory, advanced: options.advanced, budgetUsd: options.budgetUsd, tenantMonthlyBudgetUsd: deps.tenantMonthlyBudgetUsd },
+          { tenant: rec.tenant, jobId, pageNumber: n, attempt: deps.attempt, page, canvasFactory: pdf.canvasFactory, advanced: options.advanced, budgetUsd: options.budgetUsd, tenantMonthlyBudgetUsd: await deps.tenantMonthlyBudgetUsd?.(rec.tenant) },
           step,
           rendered,
         );

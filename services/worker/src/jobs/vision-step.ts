@@ -15,6 +15,8 @@ import {
   type Admission,
   type KeyRef,
   type KeyStore,
+  type ProviderMetrics,
+  type ProviderRequestOutcome,
   type UsageLedger,
 } from '@folio/shared';
 import type { PDFPageProxy } from 'pdfjs-dist/types/src/display/api.js';
@@ -34,6 +36,11 @@ export interface VisionDeps {
   /** Output-token cap of every call (with the input estimate, the call's known worst case). */
   maxOutputTokens: number;
   timeoutMs: number;
+  /**
+   * Cluster-wide provider metrics (Redis counters: this runs in OCR worker threads, whose own
+   * prom-client registry no /metrics would ever serve). Recording is never awaited.
+   */
+  metrics?: ProviderMetrics;
 }
 
 export interface VisionPage {
@@ -89,7 +96,11 @@ export async function readWithVision(
   const engine = `${provider.id}/${model.id}`;
 
   let rejected = 0;
-  for (const [i, key] of keys.entries()) {
+  // Pages start at different keys, so several keys of a provider share the load.
+  const start = ctx.pageNumber % keys.length;
+  const ordered = [...keys.slice(start), ...keys.slice(0, start)];
+  let waitMs: number | undefined;
+  for (const [i, key] of ordered.entries()) {
     const leaseId = `${ctx.jobId}:${ctx.pageNumber}:${engine}:${ctx.attempt}${i > 0 ? `.${i}` : ''}`;
     const admitted = await deps.gate.admit({
       leaseId,
@@ -106,10 +117,13 @@ export async function readWithVision(
     });
     if (!admitted.admitted) {
       if (admitted.reason === 'budget_exceeded') {
+        void deps.metrics?.budgetRejection(admitted.scope.split(':')[0] ?? '');
         return { ok: false, skip: false, code: 'budget_exceeded', reason: `the ${admitted.scope.split(':')[0]} budget has ${(admitted.remainingMicroUsd / 1e6).toFixed(6)} USD left; this page may cost up to ${(worst / 1e6).toFixed(6)} USD` };
       }
       if (admitted.reason === 'too_large') return { ok: false, skip: true, reason: `the page alone exceeds the key's ${admitted.limit} limit` };
-      throw new RateLimitWait(admitted.retryAfterMs);
+      // This key is at its limit: try the next one; wait only when every key is.
+      waitMs = Math.min(waitMs ?? Infinity, admitted.retryAfterMs);
+      continue;
     }
     // Admitted before (a re-run after a crash): that call's outcome is unknown, its lease
     // settles or expires on its own; this attempt needs a lease of its own.
@@ -117,18 +131,28 @@ export async function readWithVision(
     const secret = key.source === 'env' ? new Secret(envKey ?? '') : await deps.keys.reveal(ctx.tenant, provider.id, key.keyName, 'worker', key.which);
     const event = { id: leaseId, tenant: ctx.tenant, provider: provider.id, model: model.id, jobId: ctx.jobId, page: ctx.pageNumber, source: 'provider_call' as const };
     const t0 = performance.now();
+    // Once per call made: its outcome, latency, and the tokens and cost charged (as in the ledger).
+    let recorded = false;
+    const record = (outcome: ProviderRequestOutcome, charged: { inputTokens?: number; outputTokens?: number; costMicroUsd?: number } = {}) => {
+      if (recorded) return;
+      recorded = true;
+      void deps.metrics?.providerCall({ provider: provider.id, model: model.id, outcome, latencySeconds: (performance.now() - t0) / 1000, ...charged });
+    };
     try {
       const r = await callVision({ provider, model, apiKey: secret, baseURL: providerBaseUrl(provider, deps.config), jpeg: jpeg.jpeg, task: ctx.advanced ? 'image_comprehension' : 'pdf_ocr', maxOutputTokens: cap, timeoutMs: deps.timeoutMs });
       const cost = Math.ceil(micro(r.inputTokens, model.input_per_million_usd) + micro(r.outputTokens, model.output_per_million_usd));
+      record('ok', { inputTokens: r.inputTokens, outputTokens: r.outputTokens, costMicroUsd: cost });
       await deps.gate.settle(leaseId, { costMicroUsd: cost, inputTokens: r.inputTokens, outputTokens: r.outputTokens });
       await deps.usage.append({ ...event, inputTokens: r.inputTokens, outputTokens: r.outputTokens, costMicroUsd: cost, outcome: 'ok', at: Date.now() });
       return { ok: true, page: { text: r.text, model: model.id, tokens: { input: r.inputTokens, output: r.outputTokens }, costMicroUsd: cost, render: jpeg, callMs: Math.round(performance.now() - t0) } };
     } catch (err) {
       if (!(err instanceof VisionCallError)) {
+        record('error');
         await deps.gate.refund(leaseId);
         throw err;
       }
       const f = err.failure;
+      record(f.kind === 'timeout' ? 'timeout' : f.kind === 'rate_limited' ? 'rate_limited' : f.kind === 'key_rejected' ? 'rejected' : 'error', f.kind === 'timeout' ? { inputTokens, outputTokens: cap, costMicroUsd: worst } : {});
       if (f.kind === 'timeout') {
         // The provider may have done (and billed) the work: count the worst case.
         await deps.gate.settleWorstCase(leaseId);
@@ -137,7 +161,11 @@ export async function readWithVision(
       }
       await deps.gate.refund(leaseId);
       await deps.usage.append({ ...event, inputTokens: 0, outputTokens: 0, costMicroUsd: 0, outcome: 'error', at: Date.now() });
-      if (f.kind === 'rate_limited') throw new RateLimitWait(f.retryAfterMs);
+      if (f.kind === 'rate_limited') {
+        // The provider's own 429 and retry-after: another key may still have room.
+        waitMs = Math.min(waitMs ?? Infinity, f.retryAfterMs);
+        continue;
+      }
       if (f.kind === 'key_rejected') {
         rejected++;
         if (key.source === 'stored') await deps.keys.markInvalid(ctx.tenant, provider.id, key.keyName, 'worker', `rejected by the provider (HTTP ${f.status})`);
@@ -145,6 +173,10 @@ export async function readWithVision(
       }
       return { ok: false, skip: false, code: 'provider_error', reason: `${engine}: ${err.message}` };
     }
+  }
+  if (waitMs !== undefined) {
+    void deps.metrics?.rateLimitWait(provider.id);
+    throw new RateLimitWait(waitMs);
   }
   return { ok: false, skip: false, code: 'provider_auth_failed', reason: `${engine}: the provider rejected ${rejected} key(s)` };
 }

@@ -1,5 +1,5 @@
 import { DelayedError, type SandboxedJob } from 'bullmq';
-import { Admission, OcrEngines, UsageLedger } from '@folio/shared';
+import { Admission, BudgetStore, ClusterCounters, OcrEngines, UsageLedger } from '@folio/shared';
 import { runOcr } from '../jobs/ocr.job.ts';
 import type { VisionDeps } from '../jobs/vision-step.ts';
 import { threadContext } from './thread-context.ts';
@@ -7,6 +7,7 @@ import { threadContext } from './thread-context.ts';
 /** Each OCR thread keeps its own long-lived engine (a tesseract.js worker, or spawns native tesseract). */
 let engines: OcrEngines | undefined;
 let vision: VisionDeps | undefined;
+let budgets: BudgetStore | undefined;
 
 /** Sandboxed entry point of the ocr queue (runs in a worker thread with a heap cap). */
 export default async function ocrProcessor(job: SandboxedJob, token?: string) {
@@ -22,6 +23,10 @@ export default async function ocrProcessor(job: SandboxedJob, token?: string) {
       usage: new UsageLedger(ctx.redis, config.redis.prefix),
       maxOutputTokens: config.vision.maxOutputTokens,
       timeoutMs: config.vision.timeoutMs,
+      // Provider metrics from this thread go to Redis: every process's /metrics exposes them.
+      metrics: new ClusterCounters(ctx.redis, config.redis.prefix, {
+        onError: (err) => ctx.logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'could not record provider metrics'),
+      }),
     };
   }
   return runOcr(job.data, {
@@ -33,7 +38,7 @@ export default async function ocrProcessor(job: SandboxedJob, token?: string) {
     maxPixels: config.ocr.maxPixels,
     minTextChars: config.ocr.minTextChars,
     ...(vision ? { vision } : {}),
-    ...(config.vision.tenantMonthlyBudgetUsd === undefined ? {} : { tenantMonthlyBudgetUsd: config.vision.tenantMonthlyBudgetUsd }),
+    tenantMonthlyBudgetUsd: (tenant) => (budgets ??= new BudgetStore(ctx.redis, config.redis.prefix)).monthlyUsd(tenant, config.vision.tenantMonthlyBudgetUsd),
     attempt: job.attemptsStarted ?? job.attemptsMade,
     // A rate-limit wait: back to the delayed set for exactly that long, holding no worker slot.
     delay: async (ms) => {
