@@ -56,6 +56,7 @@ export async function runPages(data: unknown, deps: PagesDeps): Promise<PagesRes
   const pdf = await deps.pdfs.get(jobId, rec.sha256, await deps.jobs.getPassword(jobId));
   const pages: PageResult[] = [];
   const toOcr: number[] = [];
+  const textless: Array<{ n: number; text: ReturnType<typeof buildPageText>; t0: number }> = [];
   for (let n = firstPage; n <= lastPage; n++) {
     const t0 = performance.now();
     try {
@@ -63,13 +64,10 @@ export async function runPages(data: unknown, deps: PagesDeps): Promise<PagesRes
       try {
         const content = await withTimeout(page.getTextContent(), deps.pageTimeoutMs);
         const text = buildPageText(content.items.filter(isTextItem));
-        let classification = classifyPage(text, deps.minTextChars);
-        // A page without text that draws nothing readable (an empty verso) needs no OCR. Its
-        // operator list costs little here, and nothing at all for text pages.
-        if (ocr === 'auto' && classification === 'image' && !drawsReadableContent((await withTimeout(page.getOperatorList(), deps.pageTimeoutMs)).fnArray, PDF_OPS)) {
-          classification = 'blank';
-        }
-        if (ocr === 'auto' && classification !== 'text' && classification !== 'blank') {
+        const classification = classifyPage(text, deps.minTextChars);
+        if (ocr === 'auto' && classification === 'image') {
+          textless.push({ n, text, t0 });
+        } else if (ocr === 'auto' && classification !== 'text') {
           toOcr.push(n);
         } else {
           pages.push({ page: n, engine: 'text_layer', classification, text: text.text, paragraphs: text.paragraphs, chars: text.charCount, ms: Math.round(performance.now() - t0) });
@@ -84,6 +82,25 @@ export async function runPages(data: unknown, deps: PagesDeps): Promise<PagesRes
     }
   }
 
+  // Pages without any text: in a chunk that has text pages (a book) they may be empty versos —
+  // check what they draw and skip OCR for the blank ones. In a chunk of scans, every such page is
+  // an image: checking would decode each page's image once more for nothing.
+  const bookLike = pages.some((p) => p.classification === 'text');
+  for (const { n, text, t0 } of textless) {
+    let blank = false;
+    if (bookLike) {
+      const page = await pdf.doc.getPage(n);
+      try {
+        blank = !drawsReadableContent((await withTimeout(page.getOperatorList(), deps.pageTimeoutMs)).fnArray, PDF_OPS);
+      } catch {
+        blank = false;
+      } finally {
+        page.cleanup();
+      }
+    }
+    if (blank) pages.push({ page: n, engine: 'text_layer', classification: 'blank', text: text.text, paragraphs: text.paragraphs, chars: 0, ms: Math.round(performance.now() - t0) });
+    else toOcr.push(n);
+  }
   for (const n of toOcr) await deps.addOcrJob(jobId, n);
 
   const key = objectKeys.pageChunk(jobId, firstPage);
