@@ -28,3 +28,6 @@ export * from './byok/index.ts';
 export * from './providers/clients.ts';
 export * from './providers/vision.ts';
 export * from './usage/index.ts';
+export * from './net/vet-url.ts';
+export * from './webhooks/signing.ts';
+export * from './webhooks/delivery.ts';

@@ -232,7 +232,7 @@ describe('operations endpoints', () => {
   it('/api/v1/pdf/status reports queue counts and limits', async () => {
     const res = await fetch(`${stack.url}/api/v1/pdf/status`);
     const body = (await res.json()) as { queues: Record<string, Record<string, number>>; limits: { max_upload_bytes: number } };
-    expect(Object.keys(body.queues).sort()).toEqual(['assemble', 'maintenance', 'ocr', 'pages', 'plan']);
+    expect(Object.keys(body.queues).sort()).toEqual(['assemble', 'maintenance', 'ocr', 'pages', 'plan', 'webhooks']);
     expect(body.queues.plan).toHaveProperty('waiting');
     expect(body.limits.max_upload_bytes).toBe(MAX_UPLOAD);
   });

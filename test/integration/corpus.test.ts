@@ -60,7 +60,7 @@ describe('born-digital corpus through the HTTP API', () => {
     for (const phrase of MUST_CONTAIN[rel] ?? []) expect(text).toContain(phrase);
     // Pages are separated by form feeds, like pdftotext.
     expect(text.split('\f')).toHaveLength(entry.pages!);
-  });
+  }, 240_000); // TAMReview.pdf OCRs 21 pages: with tesseract.js on a loaded 2-core machine this takes minutes
 });
 
 describe('hostile corpus through the HTTP API', () => {

@@ -20,7 +20,7 @@ import { startFakeVision, type FakeVision } from '../support/fake-vision.ts';
 
 const KEY_OPENAI = 'sk-openai-FOLIO-metrics-test-key-000000000001';
 const KEY_BROKEN = 'sk-ant-FOLIO-metrics-test-key-000000000002';
-const QUEUES = ['plan', 'pages', 'ocr', 'assemble', 'maintenance'];
+const QUEUES = ['plan', 'pages', 'ocr', 'assemble', 'maintenance', 'webhooks'];
 const STATES = ['waiting', 'active', 'delayed', 'waiting-children', 'failed', 'completed'];
 
 interface Sample {

@@ -293,6 +293,18 @@ describe('documents', () => {
     expect(v({ ...(body as object), status: 'paused' })).toBe(false);
   });
 
+  it('streams a finished job\'s events, resumes after an id, and refuses a bad one', async () => {
+    const all = await call('get', '/api/v1/pdf/jobs/{id}/events', { params: { id: done } });
+    expect(all.status).toBe(200);
+    const ids = [...String(all.body).matchAll(/^id: (\S+)$/gm)].map((m) => m[1]!);
+    expect(String(all.body)).toMatch(/event: status\ndata: \{"type":"status","status":"completed"/);
+    expect(ids.length).toBeGreaterThan(1);
+    const resumed = await call('get', '/api/v1/pdf/jobs/{id}/events', { params: { id: done }, query: { last_event_id: ids[0]! } });
+    expect([...String(resumed.body).matchAll(/^id: (\S+)$/gm)].map((m) => m[1])).toEqual(ids.slice(1));
+    expect((await call('get', '/api/v1/pdf/jobs/{id}/events', { params: { id: done }, query: { last_event_id: 'x' }, invalid: true })).status).toBe(400);
+    expect((await call('get', '/api/v1/pdf/jobs/{id}/events', { params: { id: '00000000-0000-4000-8000-000000000000' } })).status).toBe(404);
+  });
+
   it('answers 409 for the result of a failed job, and deletes it', async () => {
     const accepted = await call('post', '/api/v1/pdf/process', { form: await pdfForm() });
     const id = (accepted.body as { job_id: string }).job_id;
@@ -473,7 +485,7 @@ describe('queue dashboard', () => {
     const api = await fetch(`${stack.url}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${ADMIN}` } });
     expect(api.status).toBe(200);
     const names = ((await api.json()) as { queues: Array<{ name: string }> }).queues.map((q) => q.name).sort();
-    expect(names).toEqual(['assemble', 'maintenance', 'ocr', 'pages', 'plan']);
+    expect(names).toEqual(['assemble', 'maintenance', 'ocr', 'pages', 'plan', 'webhooks']);
     expect((await fetch(`${stack.url}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${client}` } })).status).toBe(403);
   });
 

@@ -43,11 +43,11 @@ export async function waitForJob(base: string, id: string, timeoutMs = 60_000): 
   }
 }
 
-export async function submitAndWait(base: string, file: string, fields: Record<string, string> = {}): Promise<JobView> {
+export async function submitAndWait(base: string, file: string, fields: Record<string, string> = {}, timeoutMs = 240_000): Promise<JobView> {
   const res = await upload(base, file, fields);
   if (res.status !== 202) throw new Error(`upload ${file}: ${res.status} ${await res.text()}`);
   const { job_id } = (await res.json()) as { job_id: string };
-  return waitForJob(base, job_id);
+  return waitForJob(base, job_id, timeoutMs);
 }
 
 export async function result(base: string, id: string, format: 'json' | 'text' | 'markdown' = 'json'): Promise<Response> {

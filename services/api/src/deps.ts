@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
+import type { SseStreams } from './routes/job-events.ts';
 import type { CatalogStore, Config, HttpMetrics, JobStore, KeyStore, Logger, ObjectStore, Queues, TokenStore, UsageLedger } from '@folio/shared';
 
 /** Everything the HTTP layer talks to, built once at start-up and passed in. */
@@ -18,4 +19,6 @@ export interface ApiDeps {
   queues: Queues;
   registry: Registry;
   httpMetrics: HttpMetrics;
+  /** Open SSE streams of this process (cap, shutdown); one per process. */
+  streams?: SseStreams;
 }

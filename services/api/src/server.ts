@@ -10,6 +10,7 @@ import {
   UsageLedger,
   loadBundledCatalog,
   resolveMasterKey,
+  webhookTerminalHook,
   closeQueues,
   createHttpMetrics,
   createQueues,
@@ -20,6 +21,7 @@ import {
   type Logger,
 } from '@folio/shared';
 import { createApp } from './app.ts';
+import { SseStreams } from './routes/job-events.ts';
 import { registerUsageMetrics } from './usage-metrics.ts';
 import type { ApiDeps } from './deps.ts';
 
@@ -61,7 +63,12 @@ export async function startApi(configIn: Config, opts: { logger: Logger; registr
     queues: createQueues(redis, config.redis.prefix, config.processing.jobAttempts),
     registry: opts.registry,
     httpMetrics: createHttpMetrics(opts.registry),
+    streams: new SseStreams(config.sse.maxStreams),
   };
+  // A cancel (DELETE) is a terminal state too: it enqueues the job's webhook.
+  deps.jobs.setTerminalHook(
+    webhookTerminalHook(deps.jobs, () => deps.queues.webhooks, { maxAttempts: config.webhooks.maxAttempts, backoffMs: config.webhooks.backoffMs, logger: opts.logger }),
+  );
   registerUsageMetrics(opts.registry, redis, config.redis.prefix);
   // Read on each scrape (bounded by a timeout): queue depths and workers, and the cluster-wide
   // counters recorded in Redis by the workers' threads (provider calls, rate limits, budgets, keys).
@@ -91,6 +98,8 @@ export async function startApi(configIn: Config, opts: { logger: Logger; registr
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        // Event streams never end by themselves while a job runs: end them (clients resume with Last-Event-ID).
+        deps.streams?.closeAll();
       });
       for (const detach of detachMetrics) detach();
       await closeQueues(deps.queues);

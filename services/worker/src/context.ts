@@ -1,6 +1,9 @@
 import path from 'node:path';
 import type { Redis } from 'ioredis';
+import { Queue, type ConnectionOptions } from 'bullmq';
 import {
+  QUEUE_NAMES,
+  webhookTerminalHook,
   CatalogStore,
   JobStore,
   KeyStore,
@@ -37,11 +40,17 @@ export function createWorkerContext(config: Config, name: string): WorkerContext
     cacheBytes: config.processing.pdfCacheBytes,
     maxImagePixels: config.ocr.maxImagePixels,
   });
+  // Terminal states reached here (plan failures, assemble) enqueue the job's webhook, if it has one.
+  let webhooks: Queue | undefined;
+  const webhookQueue = () =>
+    (webhooks ??= new Queue(QUEUE_NAMES.webhooks, { connection: redis as ConnectionOptions, prefix: config.redis.prefix, skipWaitingForReady: true }).on('error', () => undefined));
+  const jobs = new JobStore(redis, config.redis.prefix);
+  jobs.setTerminalHook(webhookTerminalHook(jobs, webhookQueue, { maxAttempts: config.webhooks.maxAttempts, backoffMs: config.webhooks.backoffMs, logger }));
   return {
     config,
     logger,
     redis,
-    jobs: new JobStore(redis, config.redis.prefix),
+    jobs,
     store,
     pdfs,
     byok:
@@ -49,6 +58,7 @@ export function createWorkerContext(config: Config, name: string): WorkerContext
         ? undefined
         : { catalog: new CatalogStore(redis, config.redis.prefix), keys: new KeyStore(redis, config.redis.prefix, parseKeyring(config.byok.encryptionKey)) },
     async close() {
+      await webhooks?.close().catch(() => undefined);
       await pdfs.closeAll();
       store.client.destroy();
       redis.disconnect();

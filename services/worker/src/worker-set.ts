@@ -9,6 +9,11 @@ import {
   createQueues,
   closeQueues,
   resolveMasterKey,
+  resolveWebhookSecret,
+  deliverWebhook,
+  fullJitterBackoff,
+  webhookPayload,
+  WEBHOOK_BACKOFF_TYPE,
   UsageAggregator,
   type Config,
   type Logger,
@@ -36,7 +41,7 @@ export async function startWorkers(configIn: Config, deps: { logger: Logger; reg
   if (configIn.redis.url === undefined) throw new Error('redis.url must be resolved before workers start');
   const { logger } = deps;
   // Threads get the master keyring through the config they are started with.
-  const { config } = resolveMasterKey(configIn, logger);
+  const config = resolveWebhookSecret(resolveMasterKey(configIn, logger).config, logger);
   const ctx = createWorkerContext(config, 'folio-worker');
   const connection = createRedis(configIn.redis.url, 'worker', logger, 'worker-bullmq') as unknown as ConnectionOptions;
   const queues: Queues = createQueues(ctx.redis, config.redis.prefix, config.processing.jobAttempts);
@@ -84,6 +89,26 @@ export async function startWorkers(configIn: Config, deps: { logger: Logger; reg
     async () => runRetentionSweep({ jobs: ctx.jobs, store: ctx.store, logger }),
     { ...base, concurrency: 1 },
   );
+  // Webhook deliveries: light HTTP calls in the main thread, retried with full-jitter backoff.
+  const webhooks = new Worker(
+    QUEUE_NAMES.webhooks,
+    async (job: Job) =>
+      deliverWebhook(ctx.jobs, webhookPayload.parse(job.data).jobId, {
+        secret: config.webhooks.signingSecret!,
+        allowList: config.webhooks.allowList,
+        timeoutMs: config.webhooks.timeoutMs,
+        lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+        logger,
+      }),
+    {
+      ...base,
+      concurrency: 8,
+      settings: {
+        backoffStrategy: (attemptsMade: number, type?: string) =>
+          type === WEBHOOK_BACKOFF_TYPE ? fullJitterBackoff(attemptsMade, config.webhooks.backoffMs) : 0,
+      },
+    },
+  );
   await queues.maintenance.upsertJobScheduler(
     'retention-sweep',
     { every: config.retention.sweepSeconds * 1_000 },
@@ -125,7 +150,7 @@ export async function startWorkers(configIn: Config, deps: { logger: Logger; reg
       if (job && isFinal(job)) logger.warn({ jobId: folioId(job), bullJobId: job.id, err: err.message }, 'page work failed for good');
     });
   }
-  const workers = [plan, pages, ocr, assemble, maintenance];
+  const workers = [plan, pages, ocr, assemble, maintenance, webhooks];
   for (const w of workers) w.on('error', (err) => logger.error({ queue: w.name, err: err.message }, 'worker error'));
 
   logger.info(

@@ -37,7 +37,7 @@ describe('loadConfig', () => {
     expect(loadConfig({}).auth.required).toBe(false);
     expect(loadConfig({ HOST: '0.0.0.0' }).auth.required).toBe(true);
     const key = `v1:${Buffer.alloc(32, 7).toString('base64')}`;
-    expect(loadConfig({ NODE_ENV: 'production', BYOK_ENCRYPTION_KEY: key }).auth.required).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', BYOK_ENCRYPTION_KEY: key, WEBHOOK_SIGNING_SECRET: 'w'.repeat(32) }).auth.required).toBe(true);
     expect(loadConfig({ AUTH_REQUIRED: 'true' }).auth.required).toBe(true);
     expect(() => loadConfig({ HOST: '0.0.0.0', AUTH_REQUIRED: 'false' })).toThrow(/only allowed when HOST is a loopback/);
     expect(() => loadConfig({ NODE_ENV: 'production', AUTH_REQUIRED: 'false', BYOK_ENCRYPTION_KEY: key })).toThrow(ConfigError);

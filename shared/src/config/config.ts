@@ -108,6 +108,21 @@ export const ENV_SCHEMA = z.object({
   URL_FETCH_ALLOW_LIST: csv,
   URL_FETCH_TIMEOUT_MS: positiveInt.default(30_000),
   URL_FETCH_MAX_REDIRECTS: z.coerce.number().int().min(0).max(20).default(5),
+
+  /** Server-Sent Events (`GET /jobs/:id/events`): a `: ping` comment this often keeps proxies from closing the stream. */
+  SSE_HEARTBEAT_MS: positiveInt.min(100).default(15_000),
+  /** Concurrent event streams per API process (each holds a Redis connection); more answer 503 too_many_streams. */
+  SSE_MAX_STREAMS: positiveInt.default(200),
+  /** Webhook targets admitted despite the private-address rules: CIDRs or exact hostnames, as URL_FETCH_ALLOW_LIST. */
+  WEBHOOK_ALLOW_LIST: csv,
+  /** HMAC-SHA256 key of the `Folio-Signature` header (at least 32 characters). Required in production; generated under DATA_DIR otherwise. */
+  WEBHOOK_SIGNING_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** Delivery attempts of one webhook (exponential backoff with full jitter between them). */
+  WEBHOOK_MAX_ATTEMPTS: positiveInt.max(30).default(8),
+  /** Base delay of the webhook backoff: attempt n waits a random time in [0, base × 2^(n-1)). */
+  WEBHOOK_BACKOFF_MS: positiveInt.default(5_000),
+  /** Time limit of one delivery (connect, request, response headers). */
+  WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
 });
 
 export type Env = z.input<typeof ENV_SCHEMA>;
@@ -175,6 +190,15 @@ export interface Config {
     readonly timeoutMs: number;
     readonly maxRedirects: number;
   };
+  readonly sse: { readonly heartbeatMs: number; readonly maxStreams: number };
+  readonly webhooks: {
+    readonly allowList: readonly string[];
+    /** Filled in at start-up in development when unset (see resolveWebhookSecret). */
+    readonly signingSecret: string | undefined;
+    readonly maxAttempts: number;
+    readonly backoffMs: number;
+    readonly timeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -207,6 +231,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
   } else if (e.NODE_ENV === 'production') {
     issues.push('BYOK_ENCRYPTION_KEY is required in production (generate one: node -e "console.log(\'v1:\' + require(\'crypto\').randomBytes(32).toString(\'base64\'))")');
+  }
+  if (e.WEBHOOK_SIGNING_SECRET === undefined && e.NODE_ENV === 'production') {
+    issues.push('WEBHOOK_SIGNING_SECRET is required in production (generate one: node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'hex\'))")');
   }
   const loopback = isLoopbackHost(e.HOST);
   const authRequired = e.AUTH_REQUIRED === 'auto' ? !(loopback && e.NODE_ENV !== 'production') : e.AUTH_REQUIRED === 'true';
@@ -279,17 +306,32 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       timeoutMs: e.URL_FETCH_TIMEOUT_MS,
       maxRedirects: e.URL_FETCH_MAX_REDIRECTS,
     },
+    sse: { heartbeatMs: e.SSE_HEARTBEAT_MS, maxStreams: e.SSE_MAX_STREAMS },
+    webhooks: {
+      allowList: e.WEBHOOK_ALLOW_LIST,
+      signingSecret: e.WEBHOOK_SIGNING_SECRET,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      backoffMs: e.WEBHOOK_BACKOFF_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    },
   });
 }
 
 /** A copy of `config` with some sections replaced (the embedded default fills in Redis and S3). */
 export function withOverrides(
   config: Config,
-  overrides: { redis?: Partial<Config['redis']>; s3?: Partial<Config['s3']>; http?: Partial<Config['http']>; byok?: Partial<Config['byok']> },
+  overrides: {
+    redis?: Partial<Config['redis']>;
+    s3?: Partial<Config['s3']>;
+    http?: Partial<Config['http']>;
+    byok?: Partial<Config['byok']>;
+    webhooks?: Partial<Config['webhooks']>;
+  },
 ): Config {
   return deepFreeze({
     ...config,
     byok: { ...config.byok, ...overrides.byok },
+    webhooks: { ...config.webhooks, ...overrides.webhooks },
     redis: { ...config.redis, ...overrides.redis },
     s3: { ...config.s3, ...overrides.s3 },
     http: { ...config.http, ...overrides.http },

@@ -15,6 +15,7 @@ export const ERROR_CATALOG = {
   job_not_finished: { status: 409, description: 'The job has no result yet (or ended without one); poll its status.' },
   file_too_large: { status: 413, description: 'The upload or fetched document exceeds the size limit.' },
   unsupported_media_type: { status: 415, description: 'The body is not a PDF (no %PDF- header in the first 1024 bytes) or not multipart/form-data.' },
+  too_many_streams: { status: 503, description: 'The API process already serves SSE_MAX_STREAMS event streams; retry later or poll the job.' },
   dependency_unavailable: { status: 503, description: 'Redis or the object store did not answer; nothing was accepted, retry later.' },
   key_decryption_failed: { status: 500, description: 'A stored provider key failed its integrity check (tampered, or its master key version is gone); it was not used.' },
   internal_error: { status: 500, description: 'An unexpected failure; the log has the details under the request or job id.' },

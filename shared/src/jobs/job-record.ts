@@ -32,6 +32,38 @@ export interface JobRecord {
   optimization?: unknown;
   /** What provider calls actually cost, in integer micro-dollars. */
   costMicroUsd?: number;
+  /** Delivery of the terminal-state webhook, when the job has a callback_url. */
+  webhook?: WebhookState;
+}
+
+export interface WebhookAttempt {
+  /** Epoch ms. */
+  at: number;
+  /** The receiver's HTTP status, when it answered. */
+  status?: number;
+  /** Why no usable answer came (timeout, refused address, connection error). */
+  error?: string;
+  durationMs: number;
+}
+
+export interface WebhookState {
+  /** The event id (stable across retries, so receivers can drop duplicates). */
+  eventId: string;
+  /** origin + path of the callback URL. */
+  url: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: WebhookAttempt[];
+  deliveredAt?: number;
+}
+
+/** origin + path: what may be shown or logged of a URL (its query string may carry a token). */
+export function urlOriginPath(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '';
+  }
 }
 
 /** Public shape of a job as the API returns it (snake_case, ISO timestamps). */
@@ -45,7 +77,7 @@ export function toJobView(r: JobRecord, urls: { status: string; result: string }
     sha256: r.sha256,
     source: r.source,
     ...(r.sourceUrl === undefined ? {} : { source_url: r.sourceUrl }),
-    options: r.options,
+    options: typeof r.options.callbackUrl === 'string' ? { ...r.options, callbackUrl: urlOriginPath(r.options.callbackUrl) } : r.options,
     progress: {
       pages_total: r.pagesTotal ?? null,
       pages_done: r.pagesDone,
@@ -62,6 +94,21 @@ export function toJobView(r: JobRecord, urls: { status: string; result: string }
     ...(r.optimization === undefined ? {} : { byok_optimization: r.optimization }),
     cost: { micro_usd: r.costMicroUsd ?? 0, usd: (r.costMicroUsd ?? 0) / 1e6 },
     error: r.error ?? null,
+    ...(r.webhook === undefined
+      ? {}
+      : {
+          webhook: {
+            url: r.webhook.url,
+            state: r.webhook.state,
+            attempts: r.webhook.attempts.map((a) => ({
+              at: new Date(a.at).toISOString(),
+              ...(a.status === undefined ? {} : { status: a.status }),
+              ...(a.error === undefined ? {} : { error: a.error }),
+              duration_ms: a.durationMs,
+            })),
+            ...(r.webhook.deliveredAt === undefined ? {} : { delivered_at: new Date(r.webhook.deliveredAt).toISOString() }),
+          },
+        }),
     urls,
   };
 }

@@ -1,14 +1,30 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { JOB_STATUSES, type JobError, type JobRecord, type JobStatus } from './job-record.ts';
+import { JOB_STATUSES, isTerminal, type JobError, type JobRecord, type JobStatus, type WebhookAttempt, type WebhookState } from './job-record.ts';
+
+/**
+ * Appends a job event to its stream (KEYS[3]) from the job hash (KEYS[1]): status, page counts
+ * (running totals kept beside the chunks by RECORD_CHUNK_LUA) and time. The stream is capped
+ * (MAXLEN ~ 1000) and expires an hour after the job's retention ends.
+ */
+const EMIT_LUA = `
+local function emit(jobKey, eventsKey, kind, now)
+  local h = redis.call('HMGET', jobKey, 'status', 'pages_total', 'ev_done', 'ev_failed', 'expires_at')
+  redis.call('XADD', eventsKey, 'MAXLEN', '~', '1000', '*', 'type', kind, 'status', h[1] or '', 'pages_total', h[2] or '',
+    'pages_done', h[3] or '0', 'pages_failed', h[4] or '0', 'at', now)
+  local exp = tonumber(h[5] or '')
+  if exp and exp > 0 then redis.call('PEXPIREAT', eventsKey, exp + 3600000) else redis.call('EXPIRE', eventsKey, 2592000) end
+end
+`;
 
 /**
  * Compare-and-set of a job's status: moves to ARGV[1] only from one of the statuses listed in
  * ARGV[2] (comma-separated), and sets the field/value pairs that follow in the same step. A worker
  * finishing late can therefore never overwrite `cancelled`, and a terminal state is final.
- * KEYS[1] job hash. Returns 1 when moved, 0 when not.
+ * KEYS[1] job hash, KEYS[2] its event stream (a `status` event is appended when it moves).
+ * Returns 1 when moved, 0 when not.
  */
-const TRANSITION_LUA = `
+const TRANSITION_LUA = `${EMIT_LUA}
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return 0 end
 if not string.find(',' .. ARGV[2] .. ',', ',' .. cur .. ',', 1, true) then return 0 end
@@ -16,12 +32,40 @@ redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[3])
 for i = 4, #ARGV, 2 do
   if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[i]) else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 end
+emit(KEYS[1], KEYS[2], 'status', ARGV[3])
+return 1
+`;
+
+/**
+ * Records a unit's page counts (KEYS[2] chunks hash, field ARGV[1], value "done,failed" ARGV[2]);
+ * idempotent. When the value changes, the running totals in the job hash (KEYS[1]) move by the
+ * difference and a `progress` event goes to the stream (KEYS[3]). A job already removed gets
+ * neither (no stray hash is recreated).
+ */
+const RECORD_CHUNK_LUA = `${EMIT_LUA}
+local prev = redis.call('HGET', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[2], 2592000)
+if prev == ARGV[2] or redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local pd, pf = 0, 0
+if prev then
+  local a, b = string.match(prev, '^(%d+),(%d+)$')
+  pd, pf = tonumber(a or '0'), tonumber(b or '0')
+end
+local nd, nf = string.match(ARGV[2], '^(%d+),(%d+)$')
+redis.call('HINCRBY', KEYS[1], 'ev_done', tonumber(nd) - pd)
+redis.call('HINCRBY', KEYS[1], 'ev_failed', tonumber(nf) - pf)
+emit(KEYS[1], KEYS[3], 'progress', ARGV[3])
 return 1
 `;
 
 type RedisWithTransition = Redis & {
-  folioTransition(key: string, to: string, from: string, now: string, ...fields: string[]): Promise<number>;
+  folioTransition(key: string, events: string, to: string, from: string, now: string, ...fields: string[]): Promise<number>;
+  folioRecordChunk(key: string, chunks: string, events: string, unit: string, value: string, now: string): Promise<number>;
 };
+
+/** Called after a job reached a terminal status (once per job: terminal states are final). */
+export type TerminalHook = (jobId: string, status: JobStatus) => Promise<void>;
 
 /** Pending statuses a job may be cancelled from. */
 const ACTIVE: readonly JobStatus[] = ['queued', 'planning', 'processing'];
@@ -46,13 +90,25 @@ export class JobStore {
   private readonly redis: RedisWithTransition;
   private readonly prefix: string;
 
-  constructor(redis: Redis, prefix: string) {
-    if (!('folioTransition' in redis)) {
-      redis.defineCommand('folioTransition', { numberOfKeys: 1, lua: TRANSITION_LUA });
+  private onTerminal: TerminalHook | undefined;
+
+  constructor(redis: Redis, prefix: string, opts: { onTerminal?: TerminalHook } = {}) {
+    if (!('folioRecordChunk' in redis)) {
+      redis.defineCommand('folioTransition', { numberOfKeys: 2, lua: TRANSITION_LUA });
+      redis.defineCommand('folioRecordChunk', { numberOfKeys: 3, lua: RECORD_CHUNK_LUA });
     }
     this.redis = redis as RedisWithTransition;
     this.prefix = prefix;
+    this.onTerminal = opts.onTerminal;
   }
+
+  /** Sets what runs after a job reaches a terminal status (webhook enqueueing). */
+  setTerminalHook(hook: TerminalHook | undefined): void {
+    this.onTerminal = hook;
+  }
+
+  /** The job's event stream (status and progress events; see docs/CLIENTS.md). */
+  eventsKey = (id: string) => `${this.prefix}:job:${id}:events`;
 
   private jobKey = (id: string) => `${this.prefix}:job:${id}`;
   private chunksKey = (id: string) => `${this.prefix}:job:${id}:chunks`;
@@ -131,8 +187,12 @@ export class JobStore {
   async transition(id: string, to: JobStatus, from: readonly JobStatus[], fields: Record<string, string> = {}): Promise<boolean> {
     const now = Date.now();
     const pairs = Object.entries({ ...fields, ...terminalFields(to, now) }).flat();
-    const moved = await this.redis.folioTransition(this.jobKey(id), to, from.join(','), String(now), ...pairs);
-    return moved === 1;
+    const moved = (await this.redis.folioTransition(this.jobKey(id), this.eventsKey(id), to, from.join(','), String(now), ...pairs)) === 1;
+    if (moved && isTerminal(to) && this.onTerminal !== undefined) {
+      // The transition stands whatever the hook does; the hook reports its own failures.
+      await this.onTerminal(id, to).catch(() => undefined);
+    }
+    return moved;
   }
 
   markPlanning(id: string): Promise<boolean> {
@@ -162,12 +222,29 @@ export class JobStore {
    * idempotent, so a retried unit never counts twice.
    */
   async recordChunk(id: string, unit: number | string, done: number, failed: number): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(this.chunksKey(id), String(unit), `${done},${failed}`)
-      .expire(this.chunksKey(id), 30 * 24 * 3600)
-      .exec()
-      .then(throwOnMultiError);
+    await this.redis.folioRecordChunk(this.jobKey(id), this.chunksKey(id), this.eventsKey(id), String(unit), `${done},${failed}`, String(Date.now()));
+  }
+
+  /** Starts the webhook record of a job (state pending, no attempts yet); false when one exists or the job is gone. */
+  async initWebhook(id: string, state: WebhookState): Promise<boolean> {
+    if ((await this.redis.exists(this.jobKey(id))) === 0) return false;
+    return (await this.redis.hsetnx(this.jobKey(id), 'webhook', JSON.stringify(state))) === 1;
+  }
+
+  async getWebhook(id: string): Promise<WebhookState | undefined> {
+    const v = await this.redis.hget(this.jobKey(id), 'webhook');
+    return v === null ? undefined : (JSON.parse(v) as WebhookState);
+  }
+
+  /**
+   * Appends a delivery attempt (the last 50 are kept) and sets the state. Only the one delivery
+   * job of a job writes here, one attempt at a time, so read-modify-write is safe.
+   */
+  async recordWebhookAttempt(id: string, attempt: WebhookAttempt, state: WebhookState['state'], deliveredAt?: number): Promise<void> {
+    const cur = await this.getWebhook(id);
+    if (cur === undefined || (await this.redis.exists(this.jobKey(id))) === 0) return;
+    const next: WebhookState = { ...cur, state, attempts: [...cur.attempts, attempt].slice(-50), ...(deliveredAt === undefined ? {} : { deliveredAt }) };
+    await this.redis.hset(this.jobKey(id), 'webhook', JSON.stringify(next));
   }
 
   /** Most recent first; `status` filters. Scans at most `scanLimit` recent jobs of the tenant. */
@@ -195,7 +272,7 @@ export class JobStore {
   async remove(id: string, tenant: string): Promise<void> {
     await this.redis
       .multi()
-      .del(this.jobKey(id), this.chunksKey(id), this.costsKey(id))
+      .del(this.jobKey(id), this.chunksKey(id), this.costsKey(id), this.eventsKey(id))
       .zrem(this.tenantKey(tenant), id)
       .zrem(this.expiryKey(), id)
       .exec()
@@ -274,6 +351,7 @@ function parseRecord(h: Record<string, string>, chunks: string[]): JobRecord {
   if (h.request_id) rec.requestId = h.request_id;
   if (h.error) rec.error = JSON.parse(h.error) as JobError;
   if (h.optimization) rec.optimization = JSON.parse(h.optimization) as unknown;
+  if (h.webhook) rec.webhook = JSON.parse(h.webhook) as WebhookState;
   return rec;
 }
 

@@ -39,6 +39,12 @@ export const processOptionsSchema = z
     budget_constraint: z.coerce.number().positive().max(100_000).optional(),
     /** Also describe figures and diagrams (vision models only). */
     use_advanced_comprehension: z.union([z.boolean(), z.enum(['true', 'false'])]).optional(),
+    /** Webhook: POSTed a signed event when the job ends. http(s) only; private addresses only when WEBHOOK_ALLOW_LIST admits them. */
+    callback_url: z
+      .string()
+      .max(2048)
+      .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'an absolute http or https URL')
+      .optional(),
   })
   .strict();
 export type ProcessOptions = z.infer<typeof processOptionsSchema>;
@@ -54,6 +60,8 @@ export interface JobOptions {
   fallback: 'cascade' | 'none';
   budgetUsd?: number;
   advanced: boolean;
+  /** Where the job's terminal event is delivered (see docs/CLIENTS.md). */
+  callbackUrl?: string;
 }
 
 export function resolveJobOptions(o: ProcessOptions, defaults: { languages: readonly string[]; dpi: number }): JobOptions {
@@ -68,6 +76,7 @@ export function resolveJobOptions(o: ProcessOptions, defaults: { languages: read
     fallback: o.fallback_strategy ?? 'cascade',
     ...(o.budget_constraint === undefined ? {} : { budgetUsd: o.budget_constraint }),
     advanced: o.use_advanced_comprehension === true || o.use_advanced_comprehension === 'true',
+    ...(o.callback_url === undefined ? {} : { callbackUrl: o.callback_url }),
   };
 }
 
@@ -81,4 +90,6 @@ export const jobOptionsSchema = z.object({
   fallback: z.enum(['cascade', 'none']).default('cascade'),
   budgetUsd: z.number().positive().optional(),
   advanced: z.boolean().default(false),
+  /** Shown as origin + path only (a query string may carry a token). */
+  callbackUrl: z.string().optional(),
 });

@@ -12,6 +12,7 @@ export const QUEUE_NAMES = {
   ocr: 'ocr',
   assemble: 'assemble',
   maintenance: 'maintenance',
+  webhooks: 'webhooks',
 } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
@@ -31,6 +32,10 @@ export type OcrPayload = z.infer<typeof ocrPayload>;
 export const assemblePayload = z.object({ jobId });
 export type AssemblePayload = z.infer<typeof assemblePayload>;
 
+/** Delivers a job's terminal-state webhook; everything else (URL, event id) is read from the job record. */
+export const webhookPayload = z.object({ jobId });
+export type WebhookPayload = z.infer<typeof webhookPayload>;
+
 export const retentionPayload = z.object({});
 export type RetentionPayload = z.infer<typeof retentionPayload>;
 
@@ -44,6 +49,7 @@ export const JOB_CATALOG = {
   ocr: { queue: QUEUE_NAMES.ocr, payload: ocrPayload },
   assemble: { queue: QUEUE_NAMES.assemble, payload: assemblePayload },
   'retention-sweep': { queue: QUEUE_NAMES.maintenance, payload: retentionPayload },
+  webhook: { queue: QUEUE_NAMES.webhooks, payload: webhookPayload },
 } as const;
 export type JobName = keyof typeof JOB_CATALOG;
 
@@ -64,6 +70,7 @@ export const bullJobIds = {
   assemble: (id: string) => `assemble-${id}`,
   pages: (id: string, firstPage: number) => `pages-${id}-${firstPage}`,
   ocr: (id: string, page: number) => `ocr-${id}-${page}`,
+  webhook: (id: string) => `webhook-${id}`,
 };
 
 /** Reads a pages/ocr BullMQ job key (`<prefix>:<queue>:<kind>-<uuid>-<page>`) back into its parts. */

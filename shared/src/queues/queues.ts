@@ -25,6 +25,7 @@ export function createQueues(connection: Redis, prefix: string, attempts: number
     ocr: make(QUEUE_NAMES.ocr),
     assemble: make(QUEUE_NAMES.assemble),
     maintenance: make(QUEUE_NAMES.maintenance),
+    webhooks: make(QUEUE_NAMES.webhooks),
   };
 }
 

@@ -3,8 +3,12 @@ import type { Request, Response } from 'express';
 import {
   AppError,
   DependencyUnavailableError,
+  UrlNotAllowedError,
   ValidationError,
   bullJobIds,
+  defaultLookup,
+  parseAllowList,
+  vetUrl,
   isRedisUnavailable,
   objectKeys,
   availableLanguages,
@@ -98,6 +102,7 @@ export async function submitJob(
     const { password, ...rest } = options;
     const publicOptions = jobOptionsFor(rest, deps.config);
     await checkEngine(deps, publicOptions);
+    if (publicOptions.callbackUrl !== undefined) await checkCallbackUrl(publicOptions.callbackUrl, deps.config);
     await guardRedis(() =>
       deps.jobs.create({
         id: jobId,
@@ -152,6 +157,20 @@ async function checkEngine(deps: ApiDeps, o: JobOptions): Promise<void> {
   }
   if (o.model !== undefined && !p.models.some((m) => m.id === o.model && m.vision)) {
     throw new ValidationError(`model ${o.model} is not a vision model of ${o.engine}`);
+  }
+}
+
+/**
+ * A callback_url must pass the same SSRF vetting as process-url (http(s), no credentials, no
+ * private/loopback/link-local/metadata address unless WEBHOOK_ALLOW_LIST admits it). Delivery
+ * vets it again, since DNS may answer differently by then.
+ */
+async function checkCallbackUrl(url: string, config: Config): Promise<void> {
+  try {
+    await vetUrl(new URL(url), parseAllowList(config.webhooks.allowList), defaultLookup, AbortSignal.timeout(5_000));
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'url_not_allowed') throw new UrlNotAllowedError(`callback_url: ${err.message}`);
+    throw new ValidationError(`callback_url: ${err instanceof Error ? err.message : 'cannot be used'}`);
   }
 }
 

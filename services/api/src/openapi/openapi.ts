@@ -170,7 +170,7 @@ export function openApiDocument(): OpenApiDocument {
           tag: TAGS.service,
           access: 'admin',
           summary: 'Queue dashboard (Bull Board), read-only',
-          description: `The queues plan, pages, ocr, assemble and maintenance: counts, jobs, failures. Its assets and its own JSON API live under \`${QUEUE_UI_PATH}/\` with the same access rule. A browser does not send bearer tokens by itself: outside loopback development, put it behind a proxy that adds the header.`,
+          description: `The queues plan, pages, ocr, assemble, maintenance and webhooks: counts, jobs, failures. Its assets and its own JSON API live under \`${QUEUE_UI_PATH}/\` with the same access rule. A browser does not send bearer tokens by itself: outside loopback development, put it behind a proxy that adds the header.`,
           responses: { 200: text('The dashboard page.', 'text/html') },
         }),
       },
@@ -221,7 +221,7 @@ export function openApiDocument(): OpenApiDocument {
           id: 'getJob',
           tag: TAGS.documents,
           access: 'caller',
-          summary: 'A job: status, progress in pages, timings, cost, error',
+          summary: 'A job: status, progress in pages, timings, cost, error, webhook deliveries',
           parameters: [p('JobId')],
           responses: { 200: json('The job.', ref('JobView'), { 'Retry-After': retryAfter('While the job runs: seconds before polling again.') }) },
           errors: [404],
@@ -234,6 +234,25 @@ export function openApiDocument(): OpenApiDocument {
           parameters: [p('JobId')],
           responses: { 200: json('Cancelled or deleted.', ref('JobDeleted')) },
           errors: [404],
+        }),
+      },
+      [`${jobs}/{id}/events`]: {
+        get: operation({
+          id: 'getJobEvents',
+          tag: TAGS.documents,
+          access: 'caller',
+          summary: 'Live status: the job\'s events as Server-Sent Events',
+          description: [
+            'First `event: status` with the job view (no id), then every event of the job in order: `id: <event id>`, `event: progress|status`, `data: {type, status, pages_total, pages_done, pages_failed, at}`. The stream ends after the terminal status event.',
+            '`Last-Event-ID` (or `?last_event_id=`) replays only the events after that id. `: ping` comments arrive every SSE_HEARTBEAT_MS. Each API process serves at most SSE_MAX_STREAMS streams (503 `too_many_streams` beyond). See docs/CLIENTS.md.',
+          ].join('\n\n'),
+          parameters: [
+            p('JobId'),
+            { name: 'Last-Event-ID', in: 'header', description: 'Resume after this event id.', schema: string({ pattern: '^\\d+-\\d+$' }) },
+            { name: 'last_event_id', in: 'query', description: 'Same as the `Last-Event-ID` header (for clients that cannot set headers).', schema: string({ pattern: '^\\d+-\\d+$' }) },
+          ],
+          responses: { 200: text('An event stream (`text/event-stream`).', 'text/event-stream') },
+          errors: [400, 404],
         }),
       },
       [`${jobs}/{id}/result`]: {

@@ -95,6 +95,7 @@ const processOptionDescriptions: Record<string, string> = {
   fallback_strategy: '`cascade`: on failure, timeout, refusal or budget, try the next engine, down to tesseract and the text layer; `none`: fail the page.',
   budget_constraint: 'Hard cap on what this job may spend on provider calls, in USD.',
   use_advanced_comprehension: 'Also describe figures and diagrams (vision models only).',
+  callback_url: 'Webhook: when the job ends, a signed `job.completed|partial|failed|cancelled` event is POSTed here (retried with backoff). http(s) only; private, loopback, link-local and metadata addresses are refused (400 `url_not_allowed`) unless WEBHOOK_ALLOW_LIST admits them. See docs/CLIENTS.md.',
 };
 
 const processOptions = fromZod(processOptionsSchema, { descriptions: processOptionDescriptions });
@@ -211,9 +212,29 @@ const jobs: Record<string, JsonSchema> = {
       byok_optimization: ref('EnginePlan'),
       cost: ref('Cost'),
       error: nullable(ref('JobError')),
+      webhook: ref('WebhookStatus'),
       urls: ref('JobUrls'),
     },
-    { optional: ['source_url', 'byok_optimization'] },
+    { optional: ['source_url', 'byok_optimization', 'webhook'] },
+  ),
+  WebhookStatus: object(
+    {
+      url: string({ description: 'The callback URL: origin and path only.' }),
+      state: enumOf(['pending', 'delivered', 'failed'], { description: '`failed`: attempts used up, or the receiver answered a 4xx other than 408/429.' }),
+      attempts: arrayOf(
+        object(
+          {
+            at: isoTime(),
+            status: integer({ minimum: 100, maximum: 599, description: 'The receiver\'s HTTP status.' }),
+            error: string({ description: 'Why there was no answer (timeout, refused address, connection error).' }),
+            duration_ms: count(),
+          },
+          { optional: ['status', 'error'] },
+        ),
+      ),
+      delivered_at: isoTime(),
+    },
+    { optional: ['delivered_at'], description: 'Delivery of the job\'s webhook (jobs with a callback_url, once they ended).' },
   ),
   JobList: object({ jobs: arrayOf(ref('JobView')), count: count() }),
   JobDeleted: object({

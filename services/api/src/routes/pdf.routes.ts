@@ -19,6 +19,7 @@ import { jobView } from '../jobs/job-view.ts';
 import { receiveMultipartPdf } from '../upload/multipart.ts';
 import { ingestDocument } from '../upload/ingest.ts';
 import { fetchDocument } from '../url-fetch/safe-fetch.ts';
+import { SseStreams, streamJobEvents } from './job-events.ts';
 
 const jobIdParam = z.string().uuid();
 const listQuery = z.object({
@@ -90,6 +91,12 @@ export function pdfRoutes(deps: ApiDeps): Router {
     // Pollers: how long to wait before asking again.
     if (!isTerminal(job.status)) res.setHeader('Retry-After', job.status === 'processing' ? '1' : '2');
     res.json(jobView(job));
+  });
+
+  const streams = deps.streams ?? new SseStreams(config.sse.maxStreams);
+  router.get('/jobs/:id/events', async (req, res) => {
+    const job = await ownJob(deps, req);
+    await streamJobEvents(deps, streams, req, res, job);
   });
 
   router.get('/jobs/:id/result', async (req, res) => {
