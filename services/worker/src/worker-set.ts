@@ -80,6 +80,7 @@ export async function startWorkers(configIn: Config, deps: { logger: Logger; reg
         jobs: ctx.jobs,
         store: ctx.store,
         ...(metrics ? { metrics } : {}),
+        logger,
         children: async () => ({ values: await job.getChildrenValues(), failures: await job.getIgnoredChildrenFailures() }),
       }),
     { ...base, concurrency: 4 },
@@ -131,6 +132,7 @@ export async function startWorkers(configIn: Config, deps: { logger: Logger; reg
     if (!job || !id || !isFinal(job)) return;
     const oom = /exit code|OUT_OF_MEMORY/i.test(err.message);
     logger.error({ jobId: id, err: err.message }, 'plan failed for good');
+    void ctx.jobs.get(id).then((r) => r && logger.error({ jobId: id, reqId: r.requestId }, 'job failed: planning failed after retries')).catch(() => undefined);
     void ctx.jobs
       .fail(id, oom
         ? { code: 'pdf_invalid', message: `Parsing the PDF exceeded the worker's limits (${config.limits.workerMemoryLimitMb} MB heap)` }

@@ -7,6 +7,7 @@ import {
   RESULT_CONTENT_TYPES,
   type JobMetrics,
   type JobStore,
+  type Logger,
   type ObjectStore,
   type PagesResult,
 } from '@folio/shared';
@@ -17,6 +18,8 @@ export interface AssembleDeps {
   jobs: JobStore;
   store: ObjectStore;
   metrics?: JobMetrics;
+  /** Logs the job's end with the id of the request that created it. */
+  logger?: Pick<Logger, 'info'>;
   /** The finished children of this flow (BullMQ's getChildrenValues / getIgnoredChildrenFailures). */
   children(): Promise<{ values: Record<string, unknown>; failures: Record<string, string> }>;
 }
@@ -107,6 +110,7 @@ export async function runAssemble(data: unknown, deps: AssembleDeps): Promise<As
       if (!(p.error && p.ms === 0)) deps.metrics.pageDuration.observe({ engine }, Math.max(0, p.ms) / 1000);
     }
   }
+  if (moved) deps.logger?.info({ jobId, reqId: rec.requestId, status, pages: total, failed: failedCount }, 'job finished');
   return { status, pages: total, failed: failedCount };
 }
 

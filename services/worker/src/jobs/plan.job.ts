@@ -8,6 +8,7 @@ import {
   planPayload,
   type JobStore,
   type JobOptions,
+  type Logger,
   type OcrPayload,
   type PagesPayload,
 } from '@folio/shared';
@@ -15,6 +16,8 @@ import type { PdfSource } from '../pdf-source.ts';
 
 export interface PlanDeps {
   jobs: JobStore;
+  /** Logs a document refused for good, with the id of the request that created the job. */
+  logger?: Pick<Logger, 'info'>;
   pdfs: PdfSource;
   /** Chooses the engines for pages that need a model (only called when the job asks for one). */
   planEngines?(job: { tenant: string; options: JobOptions; pages: number; widthPt: number; heightPt: number }): Promise<unknown>;
@@ -64,6 +67,7 @@ export async function runPlan(data: unknown, deps: PlanDeps): Promise<PlanOutcom
   } catch (err) {
     if (err instanceof PdfError) {
       await deps.jobs.fail(jobId, { code: err.code, message: err.message });
+      deps.logger?.info({ jobId, reqId: rec.requestId, code: err.code }, 'job failed: the document cannot be processed');
       return { status: 'failed', code: err.code };
     }
     throw err; // transient (storage, Redis): retried with backoff

@@ -11,6 +11,7 @@ export default async function planProcessor(job: SandboxedJob): Promise<PlanOutc
   flows ??= new FlowProducer({ connection: ctx.redis as ConnectionOptions, prefix: ctx.config.redis.prefix });
   return runPlan(job.data, {
     jobs: ctx.jobs,
+    logger: ctx.logger,
     pdfs: ctx.pdfs,
     addFlow: (flow) => flows!.add(flow),
     maxPages: ctx.config.limits.maxPages,
