@@ -1,4 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { toPgm, type GreyImage } from '../pdf/render.ts';
 import type { OcrEngine, OcrResult } from './ocr-result.ts';
 import { parseTesseractTsv } from './tesseract-tsv.ts';
@@ -25,8 +28,9 @@ export function detectNativeTesseract(bin = 'tesseract'): NativeTesseractInfo | 
 }
 
 /**
- * The native `tesseract` binary, one process per page: the image goes in on stdin as PGM (no
- * encoding cost) and words with boxes come back as TSV. `OMP_THREAD_LIMIT=1` because its OpenMP
+ * The native `tesseract` binary, one process per page: the image goes in as a PGM file in the
+ * temp directory (no encoding cost; Leptonica reads a file about 0.1 s a page faster than stdin),
+ * and words with boxes come back as TSV. `OMP_THREAD_LIMIT=1` because its OpenMP
  * threads fight each other (and our other pages) for the cores and make it several times slower;
  * parallelism comes from running several pages at once.
  */
@@ -40,11 +44,23 @@ export class NativeTesseract implements OcrEngine {
     this.timeoutMs = opts.timeoutMs;
   }
 
-  recognize(image: GreyImage, opts: { languages: readonly string[]; signal?: AbortSignal }): Promise<OcrResult> {
-    const args = ['stdin', 'stdout', '-l', opts.languages.join('+'), '--dpi', String(Math.max(70, image.dpi)), '--psm', '3', 'tsv'];
+  async recognize(image: GreyImage, opts: { languages: readonly string[]; signal?: AbortSignal }): Promise<OcrResult> {
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'folio-ocr-'));
+    const file = path.join(dir, 'page.pgm');
+    try {
+      await fs.promises.writeFile(file, toPgm(image));
+      return await this.run(file, image.dpi, opts);
+    } finally {
+      await fs.promises.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private run(file: string, dpi: number, opts: { languages: readonly string[]; signal?: AbortSignal }): Promise<OcrResult> {
+    const image = { dpi };
+    const args = [file, 'stdout', '-l', opts.languages.join('+'), '--dpi', String(Math.max(70, image.dpi)), '--psm', '3', 'tsv'];
     return new Promise((resolve, reject) => {
       const child = spawn(this.bin, args, {
-        stdio: ['pipe', 'pipe', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe'],
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', OMP_THREAD_LIMIT: '1' },
       });
       const out: Buffer[] = [];
@@ -67,8 +83,6 @@ export class NativeTesseract implements OcrEngine {
         else reject(new Error(signal ? `tesseract killed (${signal})` : `tesseract exited with ${code}: ${err.trim().split('\n').slice(-2).join(' ')}`));
       });
       // EPIPE when tesseract exits early is reported through 'close'.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(toPgm(image));
     });
   }
 
